@@ -1,0 +1,83 @@
+// Command docstream runs a docstream site (serve), a two-site streaming demo
+// (demo) and the benchmarks (bench).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"docstream/internal/site"
+)
+
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "docstream:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		usage()
+		return errors.New("missing command")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:])
+	case "demo":
+		return demo(ctx, args[1:])
+	case "bench":
+		return bench(ctx, args[1:])
+	case "version":
+		fmt.Println("docstream", version)
+		return nil
+	case "help", "-h", "--help":
+		usage()
+		return nil
+	}
+	usage()
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  docstream serve --addr 127.0.0.1:8000 --data ./site1 [--db postgres://…] [--url http://…] [--admin-password …]
+  docstream demo  [--dir DIR] [--n 50]       two sites streaming sample ERP documents
+  docstream bench site|stream [flags]        benchmarks (see docs/benchmarks.md)
+  docstream version
+`)
+}
+
+func serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var cfg site.Config
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8000", "listen address")
+	fs.StringVar(&cfg.DataDir, "data", "./site1", "site folder (SQLite database and site_config.json)")
+	fs.StringVar(&cfg.DB, "db", "", "PostgreSQL URL (postgres://…); default is SQLite in --data")
+	fs.StringVar(&cfg.URL, "url", "", "canonical base URL of this site (default http://<addr>)")
+	fs.StringVar(&cfg.AdminPassword, "admin-password", os.Getenv("DOCSTREAM_ADMIN_PASSWORD"), "Administrator password (default $DOCSTREAM_ADMIN_PASSWORD)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := site.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	s.Start()
+	fmt.Fprintf(os.Stderr, "docstream: serving %s (data %s)\n", s.URL, cfg.DataDir)
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "docstream: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.Close(sctx)
+}

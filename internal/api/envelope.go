@@ -1,0 +1,85 @@
+package api
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"docstream/internal/errs"
+)
+
+// status maps error kinds to Frappe's HTTP codes (frappe/exceptions.py). This
+// is the only place that does.
+func status(k errs.Kind) int {
+	switch k {
+	case errs.KindValidation:
+		return http.StatusExpectationFailed // 417, as Frappe answers every ValidationError
+	case errs.KindNotFound:
+		return http.StatusNotFound
+	case errs.KindPermission:
+		return http.StatusForbidden
+	case errs.KindAuth:
+		return http.StatusUnauthorized
+	case errs.KindConflict:
+		return http.StatusConflict
+	case errs.KindBadRequest:
+		return http.StatusBadRequest
+	case errs.KindRateLimit:
+		return http.StatusTooManyRequests
+	case errs.KindUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// WriteError renders err in Frappe's error envelope: exc_type, exception, exc
+// (FrappeClient raises only when it sees exc) and _server_messages (a JSON
+// string of a list of JSON strings). Internal errors are logged with an id
+// and shown only as "Internal error".
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e, ok := errs.As(err)
+	if !ok {
+		id := requestID(r)
+		if log != nil {
+			log.Error("internal error", "err", err, "request_id", id, "path", r.URL.Path)
+		}
+		e = errs.New(errs.KindInternal, "Exception", "Internal error (request %s)", id)
+	}
+	code := status(e.Kind)
+	msg, _ := json.Marshal(map[string]any{"message": e.Message, "title": "Message", "indicator": "red", "raise_exception": 1})
+	sm, _ := json.Marshal([]string{string(msg)})
+	body := map[string]any{
+		"exc_type":         e.ExcType,
+		"_server_messages": string(sm),
+	}
+	if code != http.StatusNotFound {
+		line := "frappe.exceptions." + e.ExcType + ": " + e.Message
+		exc, _ := json.Marshal([]string{line})
+		body["exception"] = line
+		body["exc"] = string(exc)
+	}
+	if e.Kind == errs.KindAuth {
+		body["message"] = e.Message
+	}
+	writeJSON(w, code, body)
+}
+
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) < 64 {
+		return id
+	}
+	if id, ok := r.Context().Value(ridKey{}).(string); ok {
+		return id
+	}
+	return "-"
+}
+
+type ridKey struct{}

@@ -1,0 +1,243 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"docstream/internal/doc"
+	"docstream/internal/filter"
+	"docstream/internal/meta"
+)
+
+// rowColumns are the stored columns of dt, in table order.
+func rowColumns(dt *meta.DocType) []string { return filter.AllColumns(dt) }
+
+func colKind(dt *meta.DocType, col string) meta.Kind {
+	switch col {
+	case "docstatus", "idx":
+		return meta.KindInt
+	}
+	if f := dt.Field(col); f != nil {
+		return f.Kind()
+	}
+	return meta.KindText
+}
+
+// GetRow reads one row of dt's own table (no child rows).
+func (t *Tx) GetRow(ctx context.Context, dt *meta.DocType, name string, forUpdate bool) (doc.Doc, error) {
+	cols := rowColumns(dt)
+	q := fmt.Sprintf("SELECT %s FROM %s WHERE name = ?", quoteList(cols), quote(dt.Table()))
+	if forUpdate {
+		q += t.d.forUpdate
+	}
+	rows, err := t.query(ctx, q, name)
+	if err != nil {
+		return nil, fmt.Errorf("get %s %q: %w", dt.Name, name, err)
+	}
+	out, err := scanDocs(dt, cols, rows)
+	if err != nil || len(out) == 0 {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// Exists reports whether a row named name exists in dt's table.
+func (t *Tx) Exists(ctx context.Context, dt *meta.DocType, name string) (bool, error) {
+	var n int
+	err := t.queryRow(ctx, fmt.Sprintf("SELECT 1 FROM %s WHERE name = ?", quote(dt.Table())), name).Scan(&n)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// ChildRows reads the rows of one table field of a parent, in idx order.
+func (t *Tx) ChildRows(ctx context.Context, child *meta.DocType, parenttype, parentfield, parent string) ([]doc.Doc, error) {
+	cols := rowColumns(child)
+	q := fmt.Sprintf(`SELECT %s FROM %s WHERE parent = ? AND parenttype = ? AND parentfield = ? ORDER BY idx, name`,
+		quoteList(cols), quote(child.Table()))
+	rows, err := t.query(ctx, q, parent, parenttype, parentfield)
+	if err != nil {
+		return nil, fmt.Errorf("rows of %s: %w", child.Name, err)
+	}
+	return scanDocs(child, cols, rows)
+}
+
+// InsertRow inserts one row; values missing from row are NULL (or 0 for numbers).
+func (t *Tx) InsertRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error {
+	cols := rowColumns(dt)
+	args := make([]any, len(cols))
+	for i, c := range cols {
+		args[i] = dbValue(dt, c, row[c])
+	}
+	q := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", quote(dt.Table()), quoteList(cols), placeholders(len(cols)))
+	if _, err := t.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("insert %s: %w", dt.Name, err)
+	}
+	return nil
+}
+
+// UpdateRow writes every column of an existing row, keyed by name.
+func (t *Tx) UpdateRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error {
+	cols := rowColumns(dt)[1:] // name is the key
+	sets := make([]string, len(cols))
+	args := make([]any, 0, len(cols)+1)
+	for i, c := range cols {
+		sets[i] = quote(c) + " = ?"
+		args = append(args, dbValue(dt, c, row[c]))
+	}
+	args = append(args, row.Name())
+	q := fmt.Sprintf("UPDATE %s SET %s WHERE name = ?", quote(dt.Table()), strings.Join(sets, ", "))
+	if _, err := t.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("update %s: %w", dt.Name, err)
+	}
+	return nil
+}
+
+// DeleteRow deletes one row by name.
+func (t *Tx) DeleteRow(ctx context.Context, dt *meta.DocType, name string) error {
+	_, err := t.exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE name = ?", quote(dt.Table())), name)
+	return err
+}
+
+// DeleteChildRows deletes a parent's rows of one table field, except keep.
+func (t *Tx) DeleteChildRows(ctx context.Context, child *meta.DocType, parenttype, parentfield, parent string, keep []string) error {
+	q := fmt.Sprintf("DELETE FROM %s WHERE parent = ? AND parenttype = ? AND parentfield = ?", quote(child.Table()))
+	args := []any{parent, parenttype, parentfield}
+	if len(keep) > 0 {
+		q += " AND name NOT IN (" + placeholders(len(keep)) + ")"
+		for _, k := range keep {
+			args = append(args, k)
+		}
+	}
+	_, err := t.exec(ctx, q, args...)
+	return err
+}
+
+// dbValue converts a doc value for storage. Empty strings in unique columns
+// are stored as NULL so that many blanks are allowed (Frappe does the same).
+func dbValue(dt *meta.DocType, col string, v any) any {
+	if col == "name" {
+		return doc.NameString(v)
+	}
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			if f := dt.Field(col); f != nil && f.Unique {
+				return nil
+			}
+		}
+		return x
+	case nil:
+		switch colKind(dt, col) {
+		case meta.KindInt, meta.KindCheck:
+			return int64(0)
+		case meta.KindFloat:
+			return float64(0)
+		}
+		return nil
+	case int64, float64:
+		return x
+	case int:
+		return int64(x)
+	case bool:
+		if x {
+			return int64(1)
+		}
+		return int64(0)
+	}
+	return fmt.Sprint(v)
+}
+
+type rowScanner interface {
+	Next() bool
+	Scan(...any) error
+	Close() error
+	Err() error
+}
+
+func scanDocs(dt *meta.DocType, cols []string, rows rowScanner) ([]doc.Doc, error) {
+	defer rows.Close()
+	var out []doc.Doc
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	autoinc := dt.Autoname == "autoincrement"
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		d := make(doc.Doc, len(cols)+1)
+		for i, c := range cols {
+			d[c] = docValue(colKind(dt, c), vals[i])
+		}
+		if autoinc {
+			if n, err := strconv.ParseInt(d.Name(), 10, 64); err == nil {
+				d["name"] = n
+			}
+		}
+		d["doctype"] = dt.Name
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func docValue(k meta.Kind, v any) any {
+	if b, ok := v.([]byte); ok {
+		v = string(b)
+	}
+	switch k {
+	case meta.KindInt, meta.KindCheck:
+		switch x := v.(type) {
+		case int64:
+			return x
+		case float64:
+			return int64(x)
+		case string:
+			n, _ := strconv.ParseInt(x, 10, 64)
+			return n
+		case nil:
+			return int64(0)
+		}
+	case meta.KindFloat:
+		switch x := v.(type) {
+		case float64:
+			return x
+		case int64:
+			return float64(x)
+		case string:
+			f, _ := strconv.ParseFloat(x, 64)
+			return f
+		case nil:
+			return float64(0)
+		}
+	default:
+		switch x := v.(type) {
+		case int64:
+			return strconv.FormatInt(x, 10)
+		case float64:
+			return strconv.FormatFloat(x, 'f', -1, 64)
+		}
+	}
+	return v
+}
+
+func quoteList(cols []string) string {
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = quote(c)
+	}
+	return strings.Join(q, ", ")
+}
+
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}

@@ -1,0 +1,164 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"docstream/internal/meta"
+)
+
+// SyncTable creates or alters tab<DocType> so that it matches new. Columns are
+// only ever added (dropping a field keeps its data, as Frappe does until a
+// cleanup). It runs inside the caller's transaction: both SQLite and
+// PostgreSQL have transactional DDL, so a failed DocType save leaves no table.
+func (t *Tx) SyncTable(ctx context.Context, old, new *meta.DocType) error {
+	if new.IsSingle {
+		return nil // values of Single DocTypes are not stored in a table of their own (not supported yet)
+	}
+	tbl := new.Table()
+	exists, err := t.tableExists(ctx, tbl)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		cols := []string{`"name" TEXT NOT NULL PRIMARY KEY`, `"owner" TEXT`, `"creation" TEXT`, `"modified" TEXT`,
+			`"modified_by" TEXT`, `"docstatus" ` + t.d.intType + ` NOT NULL DEFAULT 0`, `"idx" ` + t.d.intType + ` NOT NULL DEFAULT 0`}
+		if new.IsTable {
+			cols = append(cols, `"parent" TEXT`, `"parentfield" TEXT`, `"parenttype" TEXT`)
+		}
+		for _, f := range new.ValueFields() {
+			cols = append(cols, t.columnDef(f))
+		}
+		if _, err := t.exec(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", quote(tbl), strings.Join(cols, ", "))); err != nil {
+			return fmt.Errorf("create table %s: %w", tbl, err)
+		}
+	} else {
+		have, err := t.columns(ctx, tbl)
+		if err != nil {
+			return err
+		}
+		for _, f := range new.ValueFields() {
+			if !have[f.Fieldname] {
+				if _, err := t.exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s", quote(tbl), t.columnDef(f))); err != nil {
+					return fmt.Errorf("add column %s.%s: %w", tbl, f.Fieldname, err)
+				}
+			}
+		}
+	}
+	return t.syncIndexes(ctx, old, new)
+}
+
+func (t *Tx) columnDef(f *meta.Field) string {
+	def := quote(f.Fieldname) + " " + t.d.columnType(f.Kind())
+	if k := f.Kind(); k == meta.KindInt || k == meta.KindCheck || k == meta.KindFloat {
+		def += " NOT NULL DEFAULT 0"
+	}
+	return def
+}
+
+// syncIndexes keeps the indexes lists rely on: modified (default order) on
+// parents, parent on children, every Link field (filters and link checks),
+// and unique fields. Index names embed the field so errors can name it.
+func (t *Tx) syncIndexes(ctx context.Context, old, new *meta.DocType) error {
+	tbl := new.Table()
+	idx := func(name, cols string, unique bool) error {
+		u := ""
+		if unique {
+			u = "UNIQUE "
+		}
+		q := fmt.Sprintf("CREATE %sINDEX IF NOT EXISTS %s ON %s (%s)", u, quote(name), quote(tbl), cols)
+		if _, err := t.exec(ctx, q); err != nil {
+			return fmt.Errorf("index %s: %w", name, err)
+		}
+		return nil
+	}
+	short := indexPrefix(tbl)
+	if new.IsTable {
+		if err := idx(short+"__parent", `"parent", "parenttype", "parentfield"`, false); err != nil {
+			return err
+		}
+	} else if err := idx(short+"__modified", `"modified"`, false); err != nil {
+		return err
+	}
+	for _, f := range new.ValueFields() {
+		switch {
+		case f.Unique:
+			if err := idx(short+"__"+f.Fieldname, quote(f.Fieldname), true); err != nil {
+				return err
+			}
+		case f.Fieldtype == "Link" || f.Fieldtype == "Dynamic Link" || f.Fieldname == "seq":
+			if err := idx(short+"_i_"+f.Fieldname, quote(f.Fieldname), false); err != nil {
+				return err
+			}
+		}
+	}
+	// A field that stopped being unique loses its unique index.
+	if old != nil {
+		for _, f := range old.ValueFields() {
+			if nf := new.Field(f.Fieldname); f.Unique && (nf == nil || !nf.Unique) {
+				if _, err := t.exec(ctx, "DROP INDEX IF EXISTS "+quote(short+"__"+f.Fieldname)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// indexPrefix keeps index names within PostgreSQL's 63 bytes.
+func indexPrefix(tbl string) string {
+	s := strings.ReplaceAll(strings.ToLower(tbl), " ", "_")
+	if len(s) > 30 {
+		s = s[:30]
+	}
+	return s
+}
+
+func (t *Tx) tableExists(ctx context.Context, tbl string) (bool, error) {
+	var q string
+	if t.d.name == "postgres" {
+		q = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`
+	} else {
+		q = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	}
+	var n int
+	if err := t.queryRow(ctx, q, tbl).Scan(&n); err != nil {
+		return false, err
+	}
+	return n > 0, nil
+}
+
+func (t *Tx) columns(ctx context.Context, tbl string) (map[string]bool, error) {
+	var rows interface {
+		Next() bool
+		Scan(...any) error
+		Close() error
+		Err() error
+	}
+	var err error
+	if t.d.name == "postgres" {
+		rows, err = t.query(ctx, `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?`, tbl)
+	} else {
+		rows, err = t.query(ctx, `SELECT name FROM pragma_table_info(?)`, tbl)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out[c] = true
+	}
+	return out, rows.Err()
+}
+
+// DropTable removes a DocType's table.
+func (t *Tx) DropTable(ctx context.Context, dt *meta.DocType) error {
+	_, err := t.exec(ctx, "DROP TABLE IF EXISTS "+quote(dt.Table()))
+	return err
+}

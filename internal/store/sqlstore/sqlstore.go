@@ -1,0 +1,152 @@
+// Package sqlstore is the SQL implementation of store.Store, with a SQLite
+// dialect (modernc.org/sqlite, WAL, one writer connection and a reader pool)
+// and a PostgreSQL dialect (pgx). All of docstream's SQL lives here.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	_ "modernc.org/sqlite"             // SQLite driver "sqlite"
+
+	"docstream/internal/store"
+)
+
+// DB is a store on SQLite or PostgreSQL.
+type DB struct {
+	d     dialect
+	write *sql.DB // SQLite: one connection, so writers queue in Go, not on SQLITE_BUSY
+	read  *sql.DB
+	Now   func() time.Time
+}
+
+var _ store.Store = (*DB)(nil)
+
+// OpenSQLite opens (creating if needed) the site database in dir.
+func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	path := filepath.Join(dir, "site.db")
+	// busy_timeout first (PocketBase notes it must precede the others).
+	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", base)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	db := &DB{d: sqliteDialect, write: w, read: r, Now: time.Now}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// OpenPostgres opens a site stored in PostgreSQL. If the DSN carries a
+// search_path option the site lives in that schema (tests use one schema each).
+func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
+	p, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	p.SetMaxOpenConns(16)
+	p.SetMaxIdleConns(16)
+	if err := p.PingContext(ctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	db := &DB{d: postgresDialect, write: p, read: p, Now: time.Now}
+	if err := db.migrate(ctx); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Open picks the dialect from the DSN: postgres:// URLs or a data directory.
+func Open(ctx context.Context, dataDir, dsn string) (*DB, error) {
+	if dsn != "" {
+		if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+			return nil, fmt.Errorf("--db must be a postgres:// URL, got %q", dsn)
+		}
+		return OpenPostgres(ctx, dsn)
+	}
+	return OpenSQLite(ctx, dataDir)
+}
+
+// Dialect is "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.d.name }
+
+// Close closes the pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		if e := db.read.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Begin starts a transaction; write transactions on SQLite go through the
+// single writer connection.
+func (db *DB) Begin(ctx context.Context, write bool) (store.Tx, error) {
+	pool := db.read
+	if write {
+		pool = db.write
+	}
+	tx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &Tx{tx: tx, d: db.d, now: db.Now().Truncate(time.Microsecond)}, nil
+}
+
+// Tx is one SQL transaction.
+type Tx struct {
+	tx  *sql.Tx
+	d   dialect
+	now time.Time
+}
+
+// Now is the transaction's timestamp, fixed at Begin.
+func (t *Tx) Now() time.Time { return t.now }
+
+// Commit commits.
+func (t *Tx) Commit() error { return classify(t.tx.Commit()) }
+
+// Rollback rolls back; safe after Commit.
+func (t *Tx) Rollback() error {
+	err := t.tx.Rollback()
+	if err == sql.ErrTxDone {
+		return nil
+	}
+	return err
+}
+
+func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	r, err := t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+	return r, classify(err)
+}
+
+func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	r, err := t.tx.QueryContext(ctx, t.d.rebind(q), args...)
+	return r, classify(err)
+}
+
+func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+}

@@ -1,0 +1,74 @@
+// Package store declares the storage ports of docstream: a transactional store
+// of document tables and a few system tables. The one implementation is
+// store/sqlstore (SQLite and PostgreSQL). No SQL lives here.
+package store
+
+import (
+	"context"
+	"time"
+
+	"docstream/internal/doc"
+	"docstream/internal/filter"
+	"docstream/internal/meta"
+)
+
+// Store opens transactions. Services own them: one request or one applied
+// event is one transaction.
+type Store interface {
+	// Begin starts a transaction. write=false may run on a read replica or
+	// reader pool and must not write.
+	Begin(ctx context.Context, write bool) (Tx, error)
+	// Dialect is "sqlite" or "postgres".
+	Dialect() string
+	Close() error
+}
+
+// Tx is one transaction. Its Now is fixed at Begin so that a document, its
+// child rows and its update log share one timestamp.
+type Tx interface {
+	Now() time.Time
+	Commit() error
+	Rollback() error
+
+	// Schema.
+	SyncTable(ctx context.Context, old, new *meta.DocType) error
+	DropTable(ctx context.Context, dt *meta.DocType) error
+	MetaVersion(ctx context.Context) (int64, error)
+	BumpMetaVersion(ctx context.Context) error
+
+	// Rows of document tables. Values are canonical doc values.
+	GetRow(ctx context.Context, dt *meta.DocType, name string, forUpdate bool) (doc.Doc, error) // nil, nil when missing
+	ChildRows(ctx context.Context, child *meta.DocType, parenttype, parentfield, parent string) ([]doc.Doc, error)
+	Exists(ctx context.Context, dt *meta.DocType, name string) (bool, error)
+	InsertRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error
+	UpdateRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error
+	DeleteRow(ctx context.Context, dt *meta.DocType, name string) error
+	DeleteChildRows(ctx context.Context, child *meta.DocType, parenttype, parentfield, parent string, keep []string) error
+	Select(ctx context.Context, q *filter.Query) ([]doc.Doc, error)
+	Count(ctx context.Context, q *filter.Query) (int64, error)
+	// LinkedFrom counts rows of dt whose field equals value (link checks on delete).
+	LinkedFrom(ctx context.Context, dt *meta.DocType, field, value string, extra ...filter.Cond) (string, error)
+
+	// System tables.
+	NextSeries(ctx context.Context, key string) (int64, error)
+	RevertSeries(ctx context.Context, key string, n int64) error
+	// NextStreamSeq hands out the update log sequence and a strictly increasing
+	// creation time. On PostgreSQL the counter row stays locked until commit, so
+	// sequence numbers become visible in commit order.
+	NextStreamSeq(ctx context.Context, now time.Time) (seq int64, creation time.Time, err error)
+	StreamHead(ctx context.Context) (seq int64, err error)
+
+	GetSecret(ctx context.Context, doctype, name, field string) (string, bool, error)
+	SetSecret(ctx context.Context, doctype, name, field, ciphertext string) error
+	DeleteSecrets(ctx context.Context, doctype, name string) error
+
+	CreateSession(ctx context.Context, sid, user string, expires time.Time) error
+	SessionUser(ctx context.Context, sid string, now time.Time) (string, bool, error)
+	DeleteSession(ctx context.Context, sid string) error
+
+	GetKV(ctx context.Context, key string) (string, bool, error)
+	SetKV(ctx context.Context, key, value string) error
+	// TryLease takes or renews a named lease (one worker per producer across
+	// processes). It reports whether owner holds it until `until`.
+	TryLease(ctx context.Context, name, owner string, now, until time.Time) (bool, error)
+}
