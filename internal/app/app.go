@@ -64,6 +64,9 @@ type Tx struct {
 	s     *Service
 	metas map[string]*meta.DocType
 	after []func()
+	// Version identifies the metadata this transaction sees; caches derived
+	// from metadata (e.g. which DocTypes are streamed) key on it.
+	Version int64
 }
 
 // Begin starts a transaction and loads current metadata.
@@ -72,12 +75,12 @@ func (s *Service) Begin(ctx context.Context, write bool) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.metas.get(ctx, st)
+	m, v, err := s.metas.get(ctx, st)
 	if err != nil {
 		st.Rollback()
 		return nil, err
 	}
-	return &Tx{Tx: st, s: s, metas: m}, nil
+	return &Tx{Tx: st, s: s, metas: m, Version: v}, nil
 }
 
 // AfterCommit runs f once the transaction has committed (notifications).

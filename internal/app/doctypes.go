@@ -126,6 +126,7 @@ func (t *Tx) reloadMeta(ctx context.Context) error {
 		return err
 	}
 	t.metas = m
+	t.Version = -1 // no shared cache may key on a version this transaction has not committed
 	return nil
 }
 

@@ -54,6 +54,9 @@ func (t *Tx) Insert(ctx context.Context, u perm.User, doctype string, in doc.Doc
 	if _, ok := d["docstatus"]; !ok {
 		d["docstatus"] = int64(0)
 	}
+	if d["idx"] == nil {
+		d["idx"] = int64(0) // as stored, so the insert answer matches a later GET
+	}
 	action, err := doc.CheckInsertDocstatus(dt, d)
 	if err != nil {
 		return nil, err

@@ -68,26 +68,26 @@ func (c *metaCache) addFS(fsys fs.FS, dir string) error {
 // *.json file in dir of fsys. Call before Setup.
 func (s *Service) RegisterBuiltin(fsys fs.FS, dir string) error { return s.metas.addFS(fsys, dir) }
 
-func (c *metaCache) get(ctx context.Context, tx store.Tx) (map[string]*meta.DocType, error) {
+func (c *metaCache) get(ctx context.Context, tx store.Tx) (map[string]*meta.DocType, int64, error) {
 	v, err := tx.MetaVersion(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("meta version: %w", err)
+		return nil, 0, fmt.Errorf("meta version: %w", err)
 	}
 	c.mu.Lock()
 	if c.metas != nil && c.version == v {
 		m := c.metas
 		c.mu.Unlock()
-		return m, nil
+		return m, v, nil
 	}
 	c.mu.Unlock()
 	m, err := c.load(ctx, tx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	c.mu.Lock()
 	c.metas, c.version = m, v
 	c.mu.Unlock()
-	return m, nil
+	return m, v, nil
 }
 
 // load builds the effective metadata: built-ins from the binary, custom
@@ -149,6 +149,7 @@ func withField(dt *meta.DocType, f meta.Field) *meta.DocType {
 		}
 	}
 	c.Fields = append(c.Fields[:pos], append([]meta.Field{f}, c.Fields[pos:]...)...)
+	c.Reindex()
 	return c
 }
 

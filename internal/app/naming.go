@@ -82,6 +82,9 @@ func (s *Service) newName(ctx context.Context, t *Tx, dt *meta.DocType, d doc.Do
 }
 
 func (s *Service) fromSeries(ctx context.Context, t *Tx, dt *meta.DocType, sr doc.Series) (any, error) {
+	if sr.Digits == 0 {
+		return doc.ValidateName(dt.Name, sr.Render(0)) // a format: pattern without a counter
+	}
 	n, err := t.NextSeries(ctx, sr.Key)
 	if err != nil {
 		return nil, err

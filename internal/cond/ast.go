@@ -274,7 +274,7 @@ func (n *condNode) eval(s *state) (any, error) {
 }
 
 func (n *callNode) eval(s *state) (any, error) {
-	args, err := s.evalAll(n.args)
+	args, err := s.evalArgs(n.p, n.args)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +287,7 @@ func (n *methodNode) eval(s *state) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	args, err := s.evalAll(n.args)
+	args, err := s.evalArgs(n.p, n.args)
 	if err != nil {
 		return nil, err
 	}
@@ -309,4 +309,21 @@ func (s *state) evalAll(ns []node) ([]any, error) {
 		vals[i] = v
 	}
 	return vals, nil
+}
+
+// evalArgs evaluates call arguments and charges for string arguments:
+// helpers parse, trim or copy them, and a document string can be large.
+func (s *state) evalArgs(pos int, ns []node) ([]any, error) {
+	args, err := s.evalAll(ns)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range args {
+		if str, ok := a.(string); ok {
+			if err := s.charge(len(str) >> 6); err != nil {
+				return nil, s.at(pos, err)
+			}
+		}
+	}
+	return args, nil
 }

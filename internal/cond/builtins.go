@@ -33,12 +33,8 @@ var builtins = map[string]*builtin{
 	"today":   {0, 0, true, fnToday},
 }
 
-func fnLen(s *state, args []any) (any, error) {
-	switch x := args[0].(type) {
-	case string:
-		if err := s.charge(len(x) >> 6); err != nil {
-			return nil, err
-		}
+func fnLen(_ *state, args []any) (any, error) {
+	if x, ok := args[0].(string); ok {
 		return int64(utf8.RuneCountInString(x)), nil
 	}
 	if q, ok := asSeq(args[0]); ok {

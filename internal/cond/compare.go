@@ -74,50 +74,56 @@ func (s *state) equal(a, b any) (bool, error) {
 		return x == y, nil
 	}
 	if qa, ok := asSeq(a); ok {
-		qb, ok := asSeq(b)
-		if !ok || qa.n != qb.n {
-			return false, nil
+		if qb, ok := asSeq(b); ok && qa.n == qb.n {
+			return s.equalSeq(qa, qb)
 		}
-		if err := s.enter(); err != nil {
-			return false, err
-		}
-		defer s.leave()
-		for i := 0; i < qa.n; i++ {
-			if err := s.charge(1); err != nil {
-				return false, err
-			}
-			if eq, err := s.equal(qa.at(i), qb.at(i)); err != nil || !eq {
-				return false, err
-			}
-		}
-		return true, nil
+		return false, nil
 	}
 	if da, ok := asMap(a); ok {
-		db, ok := asMap(b)
-		if !ok || da.len() != db.len() {
-			return false, nil
+		if db, ok := asMap(b); ok && da.len() == db.len() {
+			return s.equalMap(da, db)
 		}
-		if err := s.enter(); err != nil {
-			return false, err
-		}
-		defer s.leave()
-		keys := da.keys()
-		if err := s.charge(len(keys)); err != nil {
-			return false, err
-		}
-		for _, k := range keys {
-			va, _ := da.get(k)
-			vb, found := db.get(k)
-			if !found {
-				return false, nil
-			}
-			if eq, err := s.equal(va, vb); err != nil || !eq {
-				return false, err
-			}
-		}
-		return true, nil
+		return false, nil
 	}
 	return false, nil
+}
+
+func (s *state) equalSeq(qa, qb seq) (bool, error) {
+	if err := s.enter(); err != nil {
+		return false, err
+	}
+	defer s.leave()
+	for i := 0; i < qa.n; i++ {
+		if err := s.charge(1); err != nil {
+			return false, err
+		}
+		if eq, err := s.equal(qa.at(i), qb.at(i)); err != nil || !eq {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func (s *state) equalMap(da, db dict) (bool, error) {
+	if err := s.enter(); err != nil {
+		return false, err
+	}
+	defer s.leave()
+	keys := da.keys()
+	if err := s.charge(len(keys)); err != nil {
+		return false, err
+	}
+	for _, k := range keys {
+		va, _ := da.get(k)
+		vb, found := db.get(k)
+		if !found {
+			return false, nil
+		}
+		if eq, err := s.equal(va, vb); err != nil || !eq {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // order compares a and b for < <= > >=. unordered is true when a NaN is
@@ -143,6 +149,12 @@ func (s *state) order(op string, a, b any) (c int, unordered bool, err error) {
 	if !ok1 || !ok2 {
 		return 0, false, errorf("TypeError: '%s' not supported between instances of '%s' and '%s'", op, typeName(a), typeName(b))
 	}
+	return s.orderSeq(op, qa, qb)
+}
+
+// orderSeq compares lists lexicographically, at their first differing
+// element.
+func (s *state) orderSeq(op string, qa, qb seq) (c int, unordered bool, err error) {
 	if err := s.enter(); err != nil {
 		return 0, false, err
 	}
@@ -156,7 +168,7 @@ func (s *state) order(op string, a, b any) (c int, unordered bool, err error) {
 		if err != nil {
 			return 0, false, err
 		}
-		if !eq { // lists compare at their first differing element
+		if !eq {
 			return s.order(op, x, y)
 		}
 	}

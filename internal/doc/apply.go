@@ -28,10 +28,16 @@ func Apply(dt *meta.DocType, local Doc, u Update) (Doc, error) {
 	if out == nil {
 		out = Doc{}
 	}
+	// A local index rather than dt.Field: that builds its index lazily, which
+	// races when one cached DocType serves concurrent requests.
+	fields := make(map[string]*meta.Field, len(dt.Fields))
+	for i := range dt.Fields {
+		fields[dt.Fields[i].Fieldname] = &dt.Fields[i]
+	}
 	touched := map[string]bool{}
 	for _, keys := range [][]string{mapKeys(u.Added), mapKeys(u.Removed), mapKeys(u.RowChanged)} {
 		for _, t := range keys {
-			if f := dt.Field(t); f == nil || f.Kind() != meta.KindTable {
+			if f := fields[t]; f == nil || f.Kind() != meta.KindTable {
 				return nil, errs.Validation("Update for %s: %q is not a table of %s", dt.Name, t, dt.Name)
 			}
 			touched[t] = true
@@ -47,7 +53,7 @@ func Apply(dt *meta.DocType, local Doc, u Update) (Doc, error) {
 			out["docstatus"] = ds
 			continue
 		}
-		f := dt.Field(k)
+		f := fields[k]
 		if f == nil || isStdKey(k) || f.Kind() == meta.KindNone {
 			continue
 		}

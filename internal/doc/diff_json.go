@@ -205,6 +205,9 @@ func decodeRowChanged(table string, v any) ([]Doc, error) {
 		if err != nil {
 			return nil, errs.Validation("Update diff: row_changed[%q][%q]: %v", table, name, err)
 		}
+		if name == "" {
+			return nil, errs.Validation("Update diff: row_changed[%q] has a row with an empty name", table)
+		}
 		if got := r.Name(); got != "" && got != name {
 			return nil, errs.Validation("Update diff: row_changed[%q][%q] names another row %q", table, name, got)
 		}

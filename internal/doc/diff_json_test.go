@@ -114,6 +114,7 @@ func TestDecodeUpdateErrors(t *testing.T) {
 		{"removed empty name", `{"removed": {"items": [""]}}`, `removed["items"][0]`},
 		{"row_changed without name", `{"row_changed": {"items": [{"qty": 1}]}}`, "has no name"},
 		{"row_changed dict with other name", `{"row_changed": {"items": {"a": {"name": "b"}}}}`, "names another row"},
+		{"row_changed dict with empty name", `{"row_changed": {"": {"": {}}}}`, "empty name"},
 		{"row_changed string", `{"row_changed": {"items": "x"}}`, "must be a list of rows"},
 		{"number out of range", `{"changed": {"x": 1e400}}`, "out of range"},
 	}

@@ -2,6 +2,7 @@ package doc
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -207,4 +208,32 @@ func TestApplyErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSharedMetaConcurrently runs the package's entry points on one DocType
+// from many goroutines, as the metadata cache shares them; run with -race.
+func TestSharedMetaConcurrently(t *testing.T) {
+	dt, metaOf := orderMeta(t)
+	old := order(row("r1", 1, "A", 1), row("r2", 2, "B", 2))
+	new := with(old, "count", int64(5), "items", []Doc{with(row("r2", 1, "B", 3)), row("r3", 2, "C", 1)})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			u, err := Diff(dt, metaOf, old, new)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := Apply(dt, old, u); err != nil {
+				t.Error(err)
+			}
+			if err := CheckValues(dt, metaOf, new); err != nil {
+				t.Error(err)
+			}
+			if _, err := CheckUpdate(dt, metaOf, old, with(new, "customer", "ACME")); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -179,7 +179,9 @@ func checkLength(dt *meta.DocType, f *meta.Field, d Doc, row string) error {
 			return nil
 		}
 		limit = int32Max
-	case limit > 0:
+	case limit > 0 && (&meta.Field{Fieldtype: f.Fieldtype}).MaxLength() > 0:
+		// Only varchar types (those with a default length) are checked, as in
+		// Frappe: a length set on a Text field does not make its column varchar.
 		if size = utf8.RuneCountInString(fieldText(v)); size <= limit {
 			return nil
 		}

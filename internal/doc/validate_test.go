@@ -65,6 +65,8 @@ func TestCheckValuesSpecialCases(t *testing.T) {
 		{Fieldname: "agree", Label: "Agree", Fieldtype: "Check", Reqd: true},
 		{Fieldname: "qty", Label: "Qty", Fieldtype: "Int", Reqd: true},
 		{Fieldname: "blank_select", Fieldtype: "Select", Options: "\n\n"},
+		{Fieldname: "memo", Fieldtype: "Small Text", Length: 5},
+		{Fieldname: "code", Label: "Code", Fieldtype: "Data", Length: 3},
 		{Fieldname: "taxes", Label: "Taxes", Fieldtype: "Table", Options: "Tax", Reqd: true},
 		{Fieldname: "other", Label: "Other", Fieldtype: "Table", Options: "Tax"},
 	}}
@@ -75,7 +77,11 @@ func TestCheckValuesSpecialCases(t *testing.T) {
 	}{
 		{name: "naming_series and empty-option selects are exempt; Check and 0 are never missing", d: Doc{
 			"naming_series": "custom.####", "agree": int64(0), "qty": int64(0), "blank_select": "x",
+			"memo": "longer than five", "code": "abc",
 			"taxes": []Doc{{"name": "t1", "idx": int64(1), "rate": 0.0, "account": "A"}},
+		}},
+		{name: "length set on a Data field", exc: "CharacterLengthExceededError", wantMsg: "'Code' (abcd) will get truncated, as max characters allowed is 3", d: Doc{
+			"qty": int64(1), "code": "abcd", "taxes": []Doc{{"name": "t1", "idx": int64(1), "rate": 0.0, "account": "A"}},
 		}},
 		{name: "empty reqd table; several tables are named", exc: "MandatoryError", wantMsg: "Value missing for Invoice: Qty, Taxes, Other Row #1: Account", d: Doc{
 			"taxes": []Doc{}, "other": []Doc{{"name": "o1", "idx": int64(1), "rate": 1.0}},

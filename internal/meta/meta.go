@@ -127,16 +127,27 @@ func (dt *DocType) IsStd(name string) bool {
 // Table is the SQL table name, as in Frappe.
 func (dt *DocType) Table() string { return "tab" + dt.Name }
 
-// Field returns the field named fieldname, or nil.
+// Field returns the field named fieldname, or nil. It never writes to dt, so
+// shared definitions are safe for concurrent use; the index is built by
+// Reindex (called by FromMap, Validate and Clone).
 func (dt *DocType) Field(fieldname string) *Field {
-	if dt.byName == nil {
-		dt.index()
+	if dt.byName != nil {
+		if i, ok := dt.byName[fieldname]; ok && i < len(dt.Fields) && dt.Fields[i].Fieldname == fieldname {
+			return &dt.Fields[i]
+		}
+		return nil
 	}
-	if i, ok := dt.byName[fieldname]; ok {
-		return &dt.Fields[i]
+	for i := range dt.Fields {
+		if dt.Fields[i].Fieldname == fieldname {
+			return &dt.Fields[i]
+		}
 	}
 	return nil
 }
+
+// Reindex rebuilds the field index after Fields changed. Call it before the
+// definition is shared between goroutines.
+func (dt *DocType) Reindex() { dt.index() }
 
 // HasColumn reports whether fieldname is a standard column or a value field.
 func (dt *DocType) HasColumn(fieldname string) bool {
@@ -193,6 +204,7 @@ var (
 // Validate checks a definition before it becomes a table. Messages name the
 // offending field so that an admin can fix the JSON.
 func (dt *DocType) Validate() error {
+	dt.index()
 	if !doctypeName.MatchString(dt.Name) {
 		return errs.Invalid("InvalidNameError", "DocType name %q must start with a letter and contain only letters, digits, spaces, _ and - (at most 61 characters)", dt.Name)
 	}
@@ -238,7 +250,7 @@ func (dt *DocType) Validate() error {
 			return errs.Validation("Autoname %q: field %q does not exist", dt.Autoname, fn)
 		}
 	}
-	dt.byName = nil
+	dt.index()
 	return nil
 }
 
@@ -247,7 +259,7 @@ func (dt *DocType) Clone() *DocType {
 	c := *dt
 	c.Fields = append([]Field(nil), dt.Fields...)
 	c.Permissions = append([]Perm(nil), dt.Permissions...)
-	c.byName = nil
+	c.index()
 	return &c
 }
 

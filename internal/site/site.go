@@ -19,8 +19,10 @@ import (
 
 	"docstream/internal/api"
 	"docstream/internal/app"
+	"docstream/internal/obs"
 	"docstream/internal/secret"
 	"docstream/internal/store/sqlstore"
+	"docstream/internal/stream"
 )
 
 // Config is one site's configuration.
@@ -31,14 +33,19 @@ type Config struct {
 	URL           string // canonical base URL; default http://<addr>
 	AdminPassword string
 	Log           *slog.Logger
+	Stream        stream.Config
 }
 
 // Site is a running site.
 type Site struct {
-	Cfg      Config
-	Store    *sqlstore.DB
-	App      *app.Service
-	API      *api.Server
+	Cfg     Config
+	Store   *sqlstore.DB
+	App     *app.Service
+	API     *api.Server
+	Stream  *stream.Streamer
+	Metrics *obs.Metrics
+	// Web serves the desk UI (paths other than /api and /metrics), if set.
+	Web      http.Handler
 	URL      string
 	listener net.Listener
 	srv      *http.Server
@@ -80,8 +87,15 @@ func Open(ctx context.Context, cfg Config) (*Site, error) {
 		return nil, err
 	}
 	a := app.New(st, box)
-	s := &Site{Cfg: cfg, Store: st, App: a, URL: url, listener: ln}
+	s := &Site{Cfg: cfg, Store: st, App: a, URL: url, listener: ln, Metrics: obs.NewMetrics()}
 	s.API = api.NewServer(a, cfg.Log)
+	if s.Stream, err = stream.New(a, url, cfg.Log, s.Metrics, cfg.Stream); err != nil {
+		st.Close()
+		ln.Close()
+		return nil, err
+	}
+	s.Stream.Register(s.API)
+	s.API.Extra = http.HandlerFunc(s.serveExtra)
 	if err := a.Setup(ctx, cfg.AdminPassword); err != nil {
 		st.Close()
 		ln.Close()
@@ -94,7 +108,9 @@ func Open(ctx context.Context, cfg Config) (*Site, error) {
 func (s *Site) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.bg = cancel
-	_ = ctx
+	if err := s.Stream.Start(ctx); err != nil {
+		s.Cfg.Log.Error("start streaming", "err", err)
+	}
 	s.srv = &http.Server{Handler: s.API, ReadHeaderTimeout: 10 * time.Second}
 	s.done = make(chan struct{})
 	go func() {
@@ -117,6 +133,7 @@ func (s *Site) Close(ctx context.Context) error {
 	}
 	if s.bg != nil {
 		s.bg()
+		s.Stream.Close()
 	}
 	if e := s.Store.Close(); err == nil {
 		err = e
@@ -156,4 +173,17 @@ func siteKey(dir string) (string, error) {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return k, nil
+}
+
+// serveExtra serves /metrics and hands every other non-API path to the desk.
+func (s *Site) serveExtra(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/metrics" {
+		s.Metrics.Handler().ServeHTTP(w, r)
+		return
+	}
+	if s.Web != nil {
+		s.Web.ServeHTTP(w, r)
+		return
+	}
+	http.NotFound(w, r)
 }

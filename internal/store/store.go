@@ -29,6 +29,11 @@ type Tx interface {
 	Now() time.Time
 	Commit() error
 	Rollback() error
+	// Savepoint, RollbackTo and Release nest a unit of work inside the
+	// transaction: one event of a pulled page fails without undoing the others.
+	Savepoint(ctx context.Context, name string) error
+	RollbackTo(ctx context.Context, name string) error
+	Release(ctx context.Context, name string) error
 
 	// Schema.
 	SyncTable(ctx context.Context, old, new *meta.DocType) error

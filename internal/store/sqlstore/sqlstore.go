@@ -150,3 +150,21 @@ func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
+
+// Savepoint starts a nested unit of work. name must be a plain identifier.
+func (t *Tx) Savepoint(ctx context.Context, name string) error {
+	_, err := t.exec(ctx, "SAVEPOINT "+quote(name))
+	return err
+}
+
+// RollbackTo undoes the work since the savepoint (the savepoint stays).
+func (t *Tx) RollbackTo(ctx context.Context, name string) error {
+	_, err := t.exec(ctx, "ROLLBACK TO SAVEPOINT "+quote(name))
+	return err
+}
+
+// Release ends a savepoint, keeping its work.
+func (t *Tx) Release(ctx context.Context, name string) error {
+	_, err := t.exec(ctx, "RELEASE SAVEPOINT "+quote(name))
+	return err
+}

@@ -1,0 +1,64 @@
+// Package obs holds docstream's Prometheus metrics on a private registry (no
+// global default registry, so tests can build as many sites as they like).
+package obs
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the streaming metrics of one site.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// Producer side, per consumer.
+	ConsumerLagEvents *prometheus.GaugeVec
+	LogsWritten       *prometheus.CounterVec
+	LogsServed        *prometheus.CounterVec
+	// Consumer side, per producer.
+	ProducerLagEvents  *prometheus.GaugeVec
+	ProducerLagSeconds *prometheus.GaugeVec
+	EventsApplied      *prometheus.CounterVec
+	EventsFailed       *prometheus.CounterVec
+	PullSeconds        *prometheus.HistogramVec
+	PullErrors         *prometheus.CounterVec
+}
+
+// NewMetrics registers the metrics on a fresh registry.
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{
+		Registry: r,
+		ConsumerLagEvents: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "docstream_consumer_lag_events",
+			Help: "Update logs a consumer has not acknowledged yet (producer side)."}, []string{"consumer"}),
+		LogsWritten: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "docstream_update_logs_written_total",
+			Help: "Event Update Logs written, by DocType and update type."}, []string{"doctype", "update_type"}),
+		LogsServed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "docstream_update_logs_served_total",
+			Help: "Event Update Logs served to consumers."}, []string{"consumer"}),
+		ProducerLagEvents: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "docstream_producer_lag_events",
+			Help: "Producer events not yet applied here (consumer side)."}, []string{"producer"}),
+		ProducerLagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "docstream_producer_lag_seconds",
+			Help: "Age of the oldest producer event not yet applied here; 0 when caught up."}, []string{"producer"}),
+		EventsApplied: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "docstream_events_applied_total",
+			Help: "Events applied from a producer."}, []string{"producer"}),
+		EventsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "docstream_events_failed_total",
+			Help: "Event applications that failed (each is retried)."}, []string{"producer"}),
+		PullSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "docstream_pull_seconds",
+			Help:    "Latency of one pull from a producer (including long-poll waits that returned events).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"producer"}),
+		PullErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "docstream_pull_errors_total",
+			Help: "Pulls that failed (producer down, auth, protocol)."}, []string{"producer"}),
+	}
+	r.MustRegister(m.ConsumerLagEvents, m.LogsWritten, m.LogsServed, m.ProducerLagEvents, m.ProducerLagSeconds,
+		m.EventsApplied, m.EventsFailed, m.PullSeconds, m.PullErrors)
+	return m
+}
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}

@@ -1,0 +1,331 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"docstream/internal/app"
+	"docstream/internal/doc"
+	"docstream/internal/errs"
+	"docstream/internal/filter"
+	"docstream/internal/meta"
+	"docstream/internal/perm"
+)
+
+// applyPage applies a page of logs in ONE transaction with the cursor: each
+// event runs under a savepoint, so a failing event is rolled back alone and
+// recorded as Failed (to be retried), while the page and the cursor commit
+// together. A crash anywhere loses nothing and applies nothing twice (W3, W12).
+func (s *Streamer) applyPage(ctx context.Context, p *producerCfg, logs []remoteLog, head int64) error {
+	applied, failed := 0, 0
+	err := s.App.Update(ctx, func(t *app.Tx) error {
+		applied, failed = 0, 0
+		u, err := t.LoadUser(ctx, p.user)
+		if err != nil {
+			return fmt.Errorf("event subscriber %s: %w", p.user, err)
+		}
+		blocked, err := s.blockedDocs(ctx, t, p.name)
+		if err != nil {
+			return err
+		}
+		lastUpdate, lastSeq := p.lastUpdate, p.lastSeq
+		for _, l := range logs {
+			key := l.RefDocType + "\x00" + l.DocName
+			ev := syncEvent{log: l, producer: p.name, row: p.rows[l.RefDocType]}
+			switch {
+			case ev.row == nil:
+				// Not (or no longer) subscribed here: skip, but move on.
+			case blocked[key]:
+				// An earlier event of this document failed: keep order by
+				// queueing behind it; other documents flow on.
+				if err := s.writeSyncLog(ctx, t, ev, "Queued", "", "waiting for an earlier failed event of this document"); err != nil {
+					return err
+				}
+			default:
+				status, err := s.applyEvent(ctx, t, u, ev)
+				if err != nil {
+					return err
+				}
+				if status == "Failed" {
+					blocked[key] = true
+					failed++
+				} else {
+					applied++
+				}
+			}
+			if l.Creation > lastUpdate {
+				lastUpdate = l.Creation
+			}
+			if l.Seq != nil && *l.Seq > lastSeq {
+				lastSeq = *l.Seq
+			}
+		}
+		if err := s.moveCursor(ctx, t, p.name, lastUpdate, lastSeq, head, logs[len(logs)-1].Creation); err != nil {
+			return err
+		}
+		p.lastUpdate, p.lastSeq = lastUpdate, lastSeq
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.Metrics.EventsApplied.WithLabelValues(p.name).Add(float64(applied))
+	s.Metrics.EventsFailed.WithLabelValues(p.name).Add(float64(failed))
+	s.recordLag(p, head, &logs[len(logs)-1])
+	return nil
+}
+
+type syncEvent struct {
+	log      remoteLog
+	producer string
+	row      doc.Doc // the subscription row
+	syncLog  string  // the Event Sync Log being retried, if any
+	attempts int64
+}
+
+// applyEvent applies one event under a savepoint and records the outcome in
+// the Event Sync Log. It returns an error only when the transaction itself
+// is broken; an event that fails is reported as "Failed".
+func (s *Streamer) applyEvent(ctx context.Context, t *app.Tx, u perm.User, ev syncEvent) (string, error) {
+	if err := t.Savepoint(ctx, "ev"); err != nil {
+		return "", err
+	}
+	local, aerr := s.applyLog(ctx, t, u, ev)
+	if aerr != nil {
+		if err := t.RollbackTo(ctx, "ev"); err != nil {
+			return "", err
+		}
+		if err := t.Release(ctx, "ev"); err != nil {
+			return "", err
+		}
+		return "Failed", s.writeSyncLog(ctx, t, ev, "Failed", local, errorText(aerr))
+	}
+	if err := t.Release(ctx, "ev"); err != nil {
+		return "", err
+	}
+	return "Synced", s.writeSyncLog(ctx, t, ev, "Synced", local, "")
+}
+
+func errorText(err error) string {
+	if e, ok := errs.As(err); ok {
+		return e.ExcType + ": " + e.Message
+	}
+	return err.Error()
+}
+
+// applyLog applies one Create, Update or Delete as the Event Subscriber, with
+// the producer as origin (so it is not streamed back there: echo guard).
+func (s *Streamer) applyLog(ctx context.Context, t *app.Tx, u perm.User, ev syncEvent) (string, error) {
+	l := ev.log
+	dt, err := t.Meta(ev.row.Str("ref_doctype"))
+	if err != nil {
+		return "", err
+	}
+	sameName := ev.row.Int("use_same_name") != 0
+	local, err := s.findLocal(ctx, t, dt, l.DocName, ev.producer, sameName)
+	if err != nil {
+		return "", err
+	}
+	localName := ""
+	if local != nil {
+		localName = local.Name()
+	}
+	opts := app.Opts{Origin: ev.producer, KeepChildNames: true}
+	data, err := l.dataString()
+	if err != nil {
+		return localName, err
+	}
+	switch l.UpdateType {
+	case "Create":
+		d, err := doc.FromJSON([]byte(data))
+		if err != nil {
+			return localName, errs.Validation("Create data is not a JSON document: %v", err)
+		}
+		d = incoming(d)
+		if local != nil {
+			// Replayed or re-sent Create: bring the local copy to this state
+			// instead of inserting a duplicate (Create is idempotent).
+			_, err = t.Save(ctx, u, dt.Name, localName, d, opts)
+			return localName, err
+		}
+		if sameName {
+			opts.SetName = l.DocName
+		} else {
+			d["remote_docname"], d["remote_site_name"] = l.DocName, ev.producer
+		}
+		out, err := t.Insert(ctx, u, dt.Name, d, opts)
+		if err != nil {
+			return "", err
+		}
+		return out.Name(), nil
+	case "Update":
+		if local == nil {
+			return "", errs.NotFound("%s %s (producer name) does not exist here yet: Resync fetches it from the producer", dt.Name, l.DocName)
+		}
+		diff, err := doc.DecodeUpdate([]byte(data))
+		if err != nil {
+			return localName, errs.Validation("Update data is not a valid diff: %v", err)
+		}
+		next, err := doc.Apply(dt, local, diff)
+		if err != nil {
+			return localName, err
+		}
+		_, err = t.Save(ctx, u, dt.Name, localName, incoming(next), opts)
+		return localName, err
+	case "Delete":
+		if local == nil {
+			return "", nil // already gone: deleting is idempotent
+		}
+		if local.Int("docstatus") == 1 {
+			if _, err := t.Save(ctx, u, dt.Name, localName, doc.Doc{"docstatus": int64(2)}, opts); err != nil {
+				return localName, err
+			}
+		}
+		return localName, t.Delete(ctx, u, dt.Name, localName, opts)
+	}
+	return localName, errs.Validation("unknown update type %q", l.UpdateType)
+}
+
+// incoming strips what the consumer sets itself: timestamps, owner and
+// private keys; child rows keep their names.
+func incoming(d doc.Doc) doc.Doc {
+	d.StripPrivate()
+	for _, k := range []string{"owner", "creation", "modified", "modified_by", "doctype"} {
+		delete(d, k)
+	}
+	for k, v := range d {
+		if rows, ok := v.([]doc.Doc); ok {
+			for _, r := range rows {
+				r.StripPrivate()
+				for _, ck := range []string{"owner", "creation", "modified", "modified_by", "parent", "parenttype", "parentfield", "doctype", "docstatus"} {
+					delete(r, ck)
+				}
+			}
+			d[k] = rows
+		}
+	}
+	return d
+}
+
+// findLocal finds the local copy of a producer document: by name, or by
+// remote_docname AND remote_site_name (Frappe matches on remote_docname
+// alone, so two producers with the same names collide).
+func (s *Streamer) findLocal(ctx context.Context, t *app.Tx, dt *meta.DocType, remoteName, producer string, sameName bool) (doc.Doc, error) {
+	if sameName {
+		return t.Find(ctx, dt, remoteName, true)
+	}
+	if dt.Field("remote_docname") == nil {
+		return nil, errs.Validation("%s has no remote_docname field: save the Event Producer again to add it", dt.Name)
+	}
+	rows, err := t.Select(ctx, &filter.Query{DocType: dt, Fields: []string{"name"}, Limit: 1, Where: []filter.Cond{
+		{Field: "remote_docname", Op: "=", Value: remoteName, Kind: meta.KindText},
+		{Field: "remote_site_name", Op: "=", Value: producer, Kind: meta.KindText},
+	}})
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return t.Find(ctx, dt, rows[0].Name(), true)
+}
+
+// writeSyncLog records one event's outcome. Failed and Queued entries keep
+// the raw event so that it can be retried or resynced exactly.
+func (s *Streamer) writeSyncLog(ctx context.Context, t *app.Tx, ev syncEvent, status, localName, errText string) error {
+	esl, err := t.Meta("Event Sync Log")
+	if err != nil {
+		return err
+	}
+	data, _ := ev.log.dataString()
+	now := t.Now()
+	row := doc.Doc{"update_type": ev.log.UpdateType, "ref_doctype": ev.row.Str("ref_doctype"), "status": status,
+		"event_producer": ev.producer, "producer_doc": ev.log.DocName, "docname": nilIfEmpty(localName),
+		"use_same_name": fmt.Sprint(ev.row.Int("use_same_name")), "mapping": nilIfEmpty(ev.row.Str("mapping")),
+		"data": nilIfEmpty(data), "error": nilIfEmpty(errText), "remote_doctype": ev.log.RefDocType,
+		"remote_creation": ev.log.Creation, "attempts": ev.attempts, "modified": doc.FormatDatetime(now), "modified_by": "Administrator"}
+	if ev.log.Seq != nil {
+		row["seq"] = *ev.log.Seq
+	}
+	if status == "Failed" {
+		row["attempts"] = ev.attempts + 1
+		row["next_retry"] = doc.FormatDatetime(now.Add(s.retryDelay(ev.attempts + 1)))
+	}
+	if ev.syncLog != "" {
+		old, err := t.GetRow(ctx, esl, ev.syncLog, true)
+		if err != nil || old == nil {
+			return err
+		}
+		for k, v := range row {
+			old[k] = v
+		}
+		if status != "Failed" {
+			old["next_retry"] = nil
+		}
+		return t.UpdateRow(ctx, esl, old)
+	}
+	name, err := doc.HashName(s.App.Rand)
+	if err != nil {
+		return err
+	}
+	row["name"], row["owner"], row["creation"], row["docstatus"], row["idx"] = name, "Administrator", doc.FormatDatetime(now), int64(0), int64(0)
+	return t.InsertRow(ctx, esl, row)
+}
+
+// retryDelay doubles from RetryBase up to 10 minutes.
+func (s *Streamer) retryDelay(attempts int64) time.Duration {
+	d := s.Cfg.RetryBase
+	for i := int64(1); i < attempts && d < 10*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 10*time.Minute)
+}
+
+// moveCursor stores the new cursor in the same transaction as the page.
+func (s *Streamer) moveCursor(ctx context.Context, t *app.Tx, producer, lastUpdate string, lastSeq, head int64, lastCreation string) error {
+	lu, _ := t.Meta("Event Producer Last Update")
+	row, err := t.GetRow(ctx, lu, producer, true)
+	if err != nil {
+		return err
+	}
+	if row == nil {
+		_, err := t.Insert(ctx, app.Admin(), "Event Producer Last Update", doc.Doc{"event_producer": producer,
+			"last_update": lastUpdate, "last_seq": lastSeq, "head_seq": head, "last_event_time": lastCreation}, app.Opts{IgnorePermissions: true})
+		return err
+	}
+	row["last_update"], row["last_seq"], row["head_seq"], row["last_event_time"] = lastUpdate, lastSeq, max(head, lastSeq), lastCreation
+	row["modified"] = doc.FormatDatetime(t.Now())
+	return t.UpdateRow(ctx, lu, row)
+}
+
+// blockedDocs lists the documents of a producer with a Failed or Queued event.
+func (s *Streamer) blockedDocs(ctx context.Context, t *app.Tx, producer string) (map[string]bool, error) {
+	esl, _ := t.Meta("Event Sync Log")
+	rows, err := t.Select(ctx, &filter.Query{DocType: esl, Fields: []string{"remote_doctype", "producer_doc"}, Where: []filter.Cond{
+		{Field: "event_producer", Op: "=", Value: producer, Kind: meta.KindText},
+		{Field: "status", Op: "in", Value: []any{"Failed", "Queued"}, Kind: meta.KindText},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, r := range rows {
+		out[r.Str("remote_doctype")+"\x00"+r.Str("producer_doc")] = true
+	}
+	return out, nil
+}
+
+// recordLag updates the lag gauges after a pull.
+func (s *Streamer) recordLag(p *producerCfg, head int64, last *remoteLog) {
+	if head > 0 {
+		s.Metrics.ProducerLagEvents.WithLabelValues(p.name).Set(float64(max(head-p.lastSeq, 0)))
+	}
+	lagSec := 0.0
+	if last != nil && head > p.lastSeq {
+		if t, err := time.ParseInLocation("2006-01-02 15:04:05.999999", last.Creation, time.Local); err == nil {
+			lagSec = max(s.Now().Sub(t).Seconds(), 0)
+		}
+	}
+	s.Metrics.ProducerLagSeconds.WithLabelValues(p.name).Set(lagSec)
+}
+
+var _ = json.Marshal

@@ -1,0 +1,124 @@
+package stream_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"docstream/internal/app"
+	"docstream/internal/doc"
+	"docstream/internal/site"
+	"docstream/internal/stream"
+)
+
+// testSite is a real site on a loopback port with a SQLite file.
+type testSite struct {
+	*site.Site
+	key, secret string // API keys of the Event Subscriber (sync@example.com)
+}
+
+const subscriber = "sync@example.com"
+
+func fastStream() stream.Config {
+	return stream.Config{CatchUp: 500 * time.Millisecond, PullWait: 2 * time.Second, RetryBase: 200 * time.Millisecond,
+		NotifyRetry: 200 * time.Millisecond, PageSize: 100}
+}
+
+func startSite(t *testing.T, cfg stream.Config) *testSite {
+	t.Helper()
+	ctx := context.Background()
+	s, err := site.Open(ctx, site.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminPassword: "admin",
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Stream: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Close(cctx)
+	})
+	ts := &testSite{Site: s}
+	mustInsert(t, s, "User", doc.Doc{"email": subscriber, "first_name": "Sync", "new_password": "sync-pass",
+		"roles": []doc.Doc{{"role": "System Manager"}}})
+	ts.secret, err = s.App.GenerateKeys(ctx, app.Admin(), subscriber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := mustGet(t, s, "User", subscriber)
+	ts.key = u.Str("api_key")
+	return ts
+}
+
+func mustInsert(t *testing.T, s *site.Site, doctype string, d doc.Doc) doc.Doc {
+	t.Helper()
+	out, err := s.App.Insert(context.Background(), app.Admin(), doctype, d, app.Opts{})
+	if err != nil {
+		t.Fatalf("insert %s: %v", doctype, err)
+	}
+	return out
+}
+
+func mustSave(t *testing.T, s *site.Site, doctype, name string, d doc.Doc) doc.Doc {
+	t.Helper()
+	out, err := s.App.Save(context.Background(), app.Admin(), doctype, name, d, app.Opts{})
+	if err != nil {
+		t.Fatalf("save %s %s: %v", doctype, name, err)
+	}
+	return out
+}
+
+func mustGet(t *testing.T, s *site.Site, doctype, name string) doc.Doc {
+	t.Helper()
+	d, err := s.App.Get(context.Background(), app.Admin(), doctype, name)
+	if err != nil {
+		t.Fatalf("get %s %s: %v", doctype, name, err)
+	}
+	return d
+}
+
+func find(s *site.Site, doctype, name string) doc.Doc {
+	d, _ := s.App.Get(context.Background(), app.Admin(), doctype, name)
+	return d
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", d, what)
+}
+
+// noteDocTypes defines a Note with a child table on a site.
+func noteDocTypes(t *testing.T, s *site.Site) {
+	t.Helper()
+	mustInsert(t, s, "DocType", doc.Doc{"name": "Note Item", "istable": int64(1), "fields": []doc.Doc{
+		{"fieldname": "item", "fieldtype": "Data", "reqd": int64(1)}, {"fieldname": "qty", "fieldtype": "Float"}}})
+	mustInsert(t, s, "DocType", doc.Doc{"name": "Note", "autoname": "field:title", "is_submittable": int64(1), "fields": []doc.Doc{
+		{"fieldname": "title", "fieldtype": "Data", "reqd": int64(1)},
+		{"fieldname": "body", "fieldtype": "Text"},
+		{"fieldname": "public", "fieldtype": "Check"},
+		{"fieldname": "items", "fieldtype": "Table", "options": "Note Item"}},
+		"permissions": []doc.Doc{{"role": "System Manager", "read": int64(1), "write": int64(1), "create": int64(1), "delete": int64(1), "submit": int64(1), "cancel": int64(1)}}})
+}
+
+// subscribe registers consumer c with producer p for the rows and approves
+// them all on the producer.
+func subscribe(t *testing.T, p, c *testSite, rows ...doc.Doc) {
+	t.Helper()
+	mustInsert(t, c.Site, "Event Producer", doc.Doc{"producer_url": p.URL, "api_key": p.key, "api_secret": p.secret,
+		"user": subscriber, "producer_doctypes": rows})
+	ec := mustGet(t, p.Site, "Event Consumer", c.URL)
+	for _, r := range ec.Rows("consumer_doctypes") {
+		r["status"] = "Approved"
+	}
+	mustSave(t, p.Site, "Event Consumer", c.URL, doc.Doc{"consumer_doctypes": ec["consumer_doctypes"]})
+}

@@ -1,0 +1,153 @@
+package stream
+
+import (
+	"context"
+	"net/url"
+	"time"
+
+	"docstream/internal/api"
+	"docstream/internal/app"
+	"docstream/internal/errs"
+	"docstream/internal/filter"
+	"docstream/internal/meta"
+)
+
+// notifier tells one consumer that new logs are waiting (P2 in reference
+// §2.6). Pokes coalesce: a notification is sent after the latest poke, so
+// none is lost while one is in flight (Frappe's job dedup loses them, W9).
+type notifier struct {
+	consumer string
+	wake     chan struct{}
+}
+
+// kickNotifiers pokes the notifiers of consumers approved for doctype.
+func (s *Streamer) kickNotifiers(doctype string) {
+	s.mu.Lock()
+	ctx := s.ctx
+	s.mu.Unlock()
+	if ctx == nil || ctx.Err() != nil {
+		return
+	}
+	var consumers []string
+	_ = s.App.View(ctx, func(t *app.Tx) error {
+		cdt, err := t.Meta("Event Consumer Document Type")
+		if err != nil {
+			return err
+		}
+		where := []filter.Cond{{Field: "status", Op: "=", Value: "Approved", Kind: meta.KindText},
+			{Field: "unsubscribed", Op: "=", Value: int64(0), Kind: meta.KindCheck}}
+		if doctype != "" {
+			where = append(where, filter.Cond{Field: "ref_doctype", Op: "=", Value: doctype, Kind: meta.KindText})
+		}
+		rows, err := t.Select(ctx, &filter.Query{DocType: cdt, Fields: []string{"parent"}, Where: where})
+		for _, r := range rows {
+			consumers = append(consumers, r.Str("parent"))
+		}
+		return err
+	})
+	for _, c := range consumers {
+		s.kickConsumer(c)
+	}
+}
+
+// kickConsumer starts or pokes one consumer's notifier.
+func (s *Streamer) kickConsumer(consumer string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil || s.ctx.Err() != nil {
+		return
+	}
+	n := s.notifiers[consumer]
+	if n == nil {
+		n = &notifier{consumer: consumer, wake: make(chan struct{}, 1)}
+		s.notifiers[consumer] = n
+		ctx := s.ctx
+		s.wg.Go(func() { s.runNotifier(ctx, n) })
+	}
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Streamer) notifyAll(ctx context.Context) { s.kickNotifiers("") }
+
+func (s *Streamer) runNotifier(ctx context.Context, n *notifier) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.wake:
+		}
+		for attempt := 0; ctx.Err() == nil; attempt++ {
+			err := s.notifyOnce(ctx, n.consumer)
+			if err == nil {
+				break
+			}
+			s.Log.Debug("stream: notify failed; will retry", "consumer", n.consumer, "err", err)
+			if attempt >= 5 {
+				break // the consumer's periodic catch-up covers the rest
+			}
+			if !sleep(ctx, nil, s.Cfg.NotifyRetry) {
+				return
+			}
+		}
+	}
+}
+
+// notifyOnce posts new_event_notification to the consumer, as Frappe's
+// notify does: a root POST with cmd= and producer_url, consumer keys.
+func (s *Streamer) notifyOnce(ctx context.Context, consumer string) error {
+	var base, key, secret, prefix string
+	err := s.App.View(ctx, func(t *app.Tx) error {
+		ec, _ := t.Meta("Event Consumer")
+		d, err := t.Find(ctx, ec, consumer, false)
+		if err != nil || d == nil {
+			return err
+		}
+		base, key, prefix = d.Str("callback_url"), d.Str("api_key"), d.Str("method_prefix")
+		secret, err = t.Password(ctx, "Event Consumer", consumer, "api_secret")
+		return err
+	})
+	if err != nil || base == "" {
+		return err
+	}
+	if prefix == "" {
+		prefix = PrefixApp
+	}
+	c := s.client(base, key, secret)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, _, err = c.Call(cctx, prefix+".event_producer.event_producer.new_event_notification", url.Values{"producer_url": {s.URL}})
+	return err
+}
+
+// apiNewEventNotification wakes the pull worker of the notifying producer
+// (consumer side). It answers {} like Frappe.
+func (s *Streamer) apiNewEventNotification(c *api.Call) (any, error) {
+	if !c.User.HasRole("System Manager") {
+		return nil, errs.Permission("Only the Event Subscriber can notify")
+	}
+	s.wakeWorker(c.Args.Str("producer_url"))
+	return nil, nil
+}
+
+// apiPullProducerData wakes every producer's worker ("pull now"). Frappe
+// pulls synchronously and answers "success".
+func (s *Streamer) apiPullProducerData(c *api.Call) (any, error) {
+	if !c.User.HasRole("System Manager") {
+		return nil, errs.Permission("Only a System Manager can pull")
+	}
+	if err := s.syncWorkers(c.Ctx); err != nil {
+		return nil, err
+	}
+	return "success", nil
+}
+
+func (s *Streamer) apiPullFromNode(c *api.Call) (any, error) {
+	if !c.User.HasRole("System Manager") {
+		return nil, errs.Permission("Only a System Manager can pull")
+	}
+	s.wakeWorker(c.Args.Str("event_producer"))
+	return nil, nil
+}

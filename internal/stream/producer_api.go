@@ -1,0 +1,340 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"docstream/internal/api"
+	"docstream/internal/app"
+	"docstream/internal/doc"
+	"docstream/internal/errs"
+	"docstream/internal/filter"
+	"docstream/internal/meta"
+	"docstream/internal/perm"
+)
+
+// apiRegisterConsumer is register_consumer (reference §2.4 step 6): it creates
+// the Event Consumer named by the consumer's URL with every row Pending and
+// answers a JSON *string* {"last_update": …}. We add "last_seq" inside that
+// string; Frappe consumers ignore the extra key.
+func (s *Streamer) apiRegisterConsumer(c *api.Call) (any, error) {
+	if !c.User.HasRole("System Manager") {
+		return nil, errs.Permission("Only a System Manager can register an Event Consumer")
+	}
+	raw, err := c.Args.JSON("data")
+	if err != nil {
+		return nil, err
+	}
+	data, ok := raw.(map[string]any)
+	if !ok {
+		return nil, errs.Validation("register_consumer: data must be a JSON object")
+	}
+	str := func(k string) string { v, _ := data[k].(string); return v }
+	url := strings.TrimSuffix(str("event_consumer"), "/")
+	if url == "" {
+		return nil, errs.Validation("register_consumer: event_consumer (the consumer's URL) is required")
+	}
+	var rows []map[string]any
+	switch cd := data["consumer_doctypes"].(type) {
+	case string: // double-encoded, as Frappe sends it
+		if err := json.Unmarshal([]byte(cd), &rows); err != nil {
+			return nil, errs.Validation("register_consumer: consumer_doctypes is not a JSON list: %v", err)
+		}
+	case []any:
+		for _, r := range cd {
+			if m, ok := r.(map[string]any); ok {
+				rows = append(rows, m)
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return nil, errs.Validation("register_consumer: consumer_doctypes is empty")
+	}
+	var out map[string]any
+	err = s.App.Update(c.Ctx, func(t *app.Tx) error {
+		ec, _ := t.Meta("Event Consumer")
+		if ok, err := t.Exists(c.Ctx, ec, url); err != nil || ok {
+			if ok {
+				return errs.Duplicate("An Event Consumer for %s is already registered", url)
+			}
+			return err
+		}
+		u, err := t.LoadUser(c.Ctx, str("user"))
+		if err != nil || !u.HasRole("System Manager") {
+			return errs.Validation("User %s must exist on the producer and have the System Manager role", str("user"))
+		}
+		var crows []doc.Doc
+		for _, r := range rows {
+			dt, _ := r["doctype"].(string)
+			if _, err := t.Meta(dt); err != nil {
+				return errs.Validation("DocType %s does not exist on the producer", dt)
+			}
+			cond, _ := r["condition"].(string)
+			crows = append(crows, doc.Doc{"ref_doctype": dt, "status": "Pending", "condition": nilIfEmpty(cond)})
+		}
+		d := doc.Doc{"callback_url": url, "user": str("user"), "api_key": str("api_key"), "api_secret": str("api_secret"),
+			"incoming_change": int64(1), "consumer_doctypes": crows, "method_prefix": prefixOf(c.R)}
+		if _, err := t.Insert(c.Ctx, app.Admin(), "Event Consumer", d, app.Opts{IgnorePermissions: true, Flags: map[string]bool{"incoming_change": true}}); err != nil {
+			return err
+		}
+		head, last, err := s.head(c.Ctx, t)
+		if err != nil {
+			return err
+		}
+		out = map[string]any{"last_update": last, "last_seq": head}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	b, _ := json.Marshal(out)
+	return string(b), nil
+}
+
+// prefixOf tells which method prefix the caller used, so the producer calls
+// the consumer back with the prefix it serves (Appendix A.2).
+func prefixOf(r *http.Request) string {
+	p := r.URL.Path + "?" + r.URL.RawQuery + r.FormValue("cmd")
+	if strings.Contains(p, PrefixApp) {
+		return PrefixApp
+	}
+	return PrefixCore
+}
+
+// head returns the newest seq and the creation of the newest log ("now" when
+// there is none), which a new consumer starts after.
+func (s *Streamer) head(ctx context.Context, t *app.Tx) (int64, string, error) {
+	seq, err := t.StreamHead(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	eul, _ := t.Meta("Event Update Log")
+	rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"creation"}, OrderBy: []filter.Order{{Field: "seq", Desc: true}}, Limit: 1})
+	if err != nil {
+		return 0, "", err
+	}
+	if len(rows) == 0 {
+		return seq, doc.FormatDatetime(t.Now()), nil
+	}
+	return seq, rows[0].Str("creation"), nil
+}
+
+// pullArgs are get_update_logs_for_consumer's arguments. after_seq, limit
+// and wait are docstream's extensions; a Frappe consumer sends none of them
+// and gets Frappe's behaviour and shape.
+type pullArgs struct {
+	consumer   string
+	doctypes   []string
+	lastUpdate string
+	afterSeq   int64
+	native     bool
+	limit      int
+	wait       time.Duration
+}
+
+func (s *Streamer) readPullArgs(c *api.Call) (pullArgs, error) {
+	p := pullArgs{consumer: strings.TrimSuffix(c.Args.Str("event_consumer"), "/"), lastUpdate: c.Args.Str("last_update")}
+	if p.consumer == "" {
+		return p, errs.Validation("event_consumer is required")
+	}
+	raw, err := c.Args.JSON("doctypes")
+	if err != nil {
+		return p, err
+	}
+	if l, ok := raw.([]any); ok {
+		for _, v := range l {
+			if s, ok := v.(string); ok {
+				p.doctypes = append(p.doctypes, s)
+			}
+		}
+	}
+	num := func(k string) (int64, bool, error) {
+		v := c.Args.Str(k)
+		if v == "" {
+			return 0, false, nil
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return 0, true, errs.Validation("%s must be a non-negative integer", k)
+		}
+		return n, true, nil
+	}
+	var has bool
+	if p.afterSeq, p.native, err = num("after_seq"); err != nil {
+		return p, err
+	}
+	lim, hasLim, err := num("limit")
+	if err != nil {
+		return p, err
+	}
+	p.limit = s.Cfg.FrappePage
+	if hasLim {
+		p.limit = int(min(max(lim, 1), 5000))
+	}
+	w, has, err := num("wait")
+	if err != nil {
+		return p, err
+	}
+	if has {
+		p.wait = time.Duration(min(w, 60)) * time.Second
+	}
+	return p, nil
+}
+
+// apiGetUpdateLogs is get_update_logs_for_consumer, paged (W1), ordered by
+// the commit-ordered seq (no late commit is skipped), without the changes
+// that came from this consumer (echo guard, W4), and long-polled on request.
+func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
+	p, err := s.readPullArgs(c)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(p.wait)
+	for {
+		wake := s.newLogs.Wait()
+		logs, head, more, err := s.serveLogs(c.Ctx, c.User, p)
+		if err != nil {
+			return nil, err
+		}
+		c.W.Header().Set("X-Docstream-Head-Seq", strconv.FormatInt(head, 10))
+		if len(logs) > 0 || p.wait <= 0 || time.Now().After(deadline) {
+			if more && !p.native {
+				// A Frappe consumer takes what it gets and waits for the next
+				// notification: send one so it drains the backlog.
+				s.kickConsumer(p.consumer)
+			}
+			s.Metrics.LogsServed.WithLabelValues(p.consumer).Add(float64(len(logs)))
+			return logs, nil
+		}
+		t := time.NewTimer(time.Until(deadline))
+		select {
+		case <-wake:
+		case <-t.C:
+		case <-c.Ctx.Done():
+			t.Stop()
+			return []any{}, nil
+		}
+		t.Stop()
+		// Another process may have committed: the broadcast is only a hint,
+		// so a short poll covers processes sharing a PostgreSQL database.
+	}
+}
+
+// serveLogs reads one page for a consumer and records its acknowledgement
+// (the cursor it sent: it has applied everything up to there).
+func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]map[string]any, int64, bool, error) {
+	var out []map[string]any
+	var head int64
+	more := false
+	err := s.App.Update(ctx, func(t *app.Tx) error {
+		eul, err := t.Meta("Event Update Log")
+		if err != nil {
+			return err
+		}
+		if !perm.Can(eul, u, perm.Read, "") {
+			return errs.Permission("No permission to read Event Update Log")
+		}
+		ec, _ := t.Meta("Event Consumer")
+		consumer, err := t.Load(ctx, ec, p.consumer, false)
+		if err != nil {
+			return err
+		}
+		approved := map[string]doc.Doc{}
+		for _, r := range consumer.Rows("consumer_doctypes") {
+			if r.Str("status") == "Approved" && r.Int("unsubscribed") == 0 {
+				approved[r.Str("ref_doctype")] = r
+			}
+		}
+		var dts []any
+		for _, d := range p.doctypes {
+			if approved[d] != nil {
+				dts = append(dts, d)
+			}
+		}
+		if head, err = t.StreamHead(ctx); err != nil {
+			return err
+		}
+		if err := s.ack(ctx, t, consumer, p, head); err != nil {
+			return err
+		}
+		if len(dts) == 0 {
+			return nil
+		}
+		q := &filter.Query{DocType: eul, Fields: []string{"name", "update_type", "ref_doctype", "docname", "data", "creation", "seq"},
+			Where: []filter.Cond{
+				{Field: "ref_doctype", Op: "in", Value: dts, Kind: meta.KindText},
+				{Field: "origin", Op: "!=", Value: p.consumer, Kind: meta.KindText},
+			},
+			OrderBy: []filter.Order{{Field: "seq"}}, Limit: p.limit + 1}
+		if p.native {
+			q.Where = append(q.Where, filter.Cond{Field: "seq", Op: ">", Value: p.afterSeq, Kind: meta.KindInt})
+		} else {
+			q.Where = append(q.Where, filter.Cond{Field: "creation", Op: ">", Value: p.lastUpdate, Kind: meta.KindDatetime})
+		}
+		rows, err := t.Select(ctx, q)
+		if err != nil {
+			return err
+		}
+		if len(rows) > p.limit {
+			rows, more = rows[:p.limit], true
+		}
+		out, err = s.filterByCondition(ctx, t, consumer, approved, rows)
+		return err
+	})
+	if out == nil {
+		out = []map[string]any{}
+	}
+	return out, head, more, err
+}
+
+// ack records how far a consumer has applied, for lag figures and retention.
+func (s *Streamer) ack(ctx context.Context, t *app.Tx, consumer doc.Doc, p pullArgs, head int64) error {
+	acked := consumer.Int("acked_seq")
+	if p.native {
+		acked = p.afterSeq
+	} else if p.lastUpdate != "" {
+		eul, _ := t.Meta("Event Update Log")
+		rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"seq"},
+			Where:   []filter.Cond{{Field: "creation", Op: "<=", Value: p.lastUpdate, Kind: meta.KindDatetime}},
+			OrderBy: []filter.Order{{Field: "seq", Desc: true}}, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(rows) > 0 {
+			acked = rows[0].Int("seq")
+		}
+	}
+	s.Metrics.ConsumerLagEvents.WithLabelValues(consumer.Name()).Set(float64(max(head-acked, 0)))
+	if pruned, err := s.prunedThrough(ctx, t); err == nil && p.native && acked < pruned {
+		return errs.Validation("Consumer %s is behind the producer's retained history (it has applied up to %d, logs up to %d were pruned): resync it from scratch (backfill)", consumer.Name(), acked, pruned)
+	}
+	ec, _ := t.Meta("Event Consumer")
+	row, err := t.GetRow(ctx, ec, consumer.Name(), false)
+	if err != nil || row == nil {
+		return err
+	}
+	row["acked_seq"] = acked
+	row["last_pull"] = doc.FormatDatetime(t.Now())
+	return t.UpdateRow(ctx, ec, row)
+}
+
+// logRecord is a log as Frappe's consumer expects it, plus seq.
+func logRecord(r doc.Doc) map[string]any {
+	return map[string]any{"name": r.Name(), "update_type": r["update_type"], "ref_doctype": r["ref_doctype"],
+		"docname": r["docname"], "data": r["data"], "creation": r["creation"], "seq": r["seq"]}
+}
+
+func (s *Streamer) apiNotifyConsumers(c *api.Call) (any, error) {
+	if !c.User.HasRole("System Manager") {
+		return nil, errs.Permission("Only a System Manager can notify consumers")
+	}
+	s.kickNotifiers(c.Args.Str("doctype"))
+	return nil, nil
+}
+
+var _ = fmt.Sprint

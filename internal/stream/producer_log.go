@@ -1,0 +1,140 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"docstream/internal/app"
+	"docstream/internal/doc"
+	"docstream/internal/filter"
+	"docstream/internal/meta"
+)
+
+// loggedCache remembers which DocTypes have an approved, subscribed consumer,
+// keyed by the metadata version (Event Consumer changes bump it), so the
+// check on every write costs no query (Frappe caches it in Redis).
+type loggedCache struct {
+	mu      sync.Mutex
+	version int64
+	set     map[string]bool
+}
+
+func (c *loggedCache) get(ctx context.Context, t *app.Tx) (map[string]bool, error) {
+	c.mu.Lock()
+	if c.set != nil && c.version == t.Version && t.Version > 0 {
+		s := c.set
+		c.mu.Unlock()
+		return s, nil
+	}
+	c.mu.Unlock()
+	cdt, err := t.Meta("Event Consumer Document Type")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.Select(ctx, &filter.Query{DocType: cdt, Fields: []string{"ref_doctype"}, Where: []filter.Cond{
+		{Field: "status", Op: "=", Value: "Approved", Kind: meta.KindText},
+		{Field: "unsubscribed", Op: "=", Value: int64(0), Kind: meta.KindCheck},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	for _, r := range rows {
+		set[r.Str("ref_doctype")] = true
+	}
+	if t.Version > 0 {
+		c.mu.Lock()
+		c.set, c.version = set, t.Version
+		c.mu.Unlock()
+	}
+	return set, nil
+}
+
+// registerProducerHooks writes an Event Update Log for every create, update
+// (including submit, cancel and updates after submit, which Frappe misses)
+// and delete of a DocType that has an approved consumer, in the same
+// transaction as the change.
+func (s *Streamer) registerProducerHooks() {
+	s.App.On(app.AfterInsert, "*", func(ctx context.Context, e *app.HookEvent) error {
+		return s.logChange(ctx, e, "Create")
+	})
+	s.App.On(app.OnUpdate, "*", func(ctx context.Context, e *app.HookEvent) error {
+		if e.Action == "insert" {
+			return nil // the Create log already carries the whole document
+		}
+		return s.logChange(ctx, e, "Update")
+	})
+	s.App.On(app.OnTrash, "*", func(ctx context.Context, e *app.HookEvent) error {
+		return s.logChange(ctx, e, "Delete")
+	})
+	s.registerConsumerDocHooks()
+}
+
+func (s *Streamer) logChange(ctx context.Context, e *app.HookEvent, typ string) error {
+	set, err := s.logged.get(ctx, e.Tx)
+	if err != nil || !set[e.DocType.Name] {
+		return err
+	}
+	var data any
+	switch typ {
+	case "Create":
+		b, err := json.Marshal(e.Doc.WithoutNulls())
+		if err != nil {
+			return err
+		}
+		data = string(b)
+	case "Update":
+		u, err := doc.Diff(e.DocType, e.Tx.Meta, e.Old, e.Doc)
+		if err != nil {
+			return err
+		}
+		if u.Empty() {
+			return nil
+		}
+		b, err := json.Marshal(u)
+		if err != nil {
+			return err
+		}
+		data = string(b)
+	}
+	return s.writeLog(ctx, e.Tx, typ, e.DocType.Name, e.Doc.Name(), data, e.Opts.Origin)
+}
+
+// writeLog inserts one update log row. Its seq and creation come from the
+// stream clock, which serializes log writers until commit (see
+// store.Tx.NextStreamSeq), so both increase in commit order.
+func (s *Streamer) writeLog(ctx context.Context, t *app.Tx, typ, doctype, docname string, data any, origin string) error {
+	eul, err := t.Meta("Event Update Log")
+	if err != nil {
+		return err
+	}
+	seq, creation, err := t.NextStreamSeq(ctx, t.Now())
+	if err != nil {
+		return err
+	}
+	name, err := doc.HashName(s.App.Rand)
+	if err != nil {
+		return err
+	}
+	ts := doc.FormatDatetime(creation)
+	row := doc.Doc{"name": name, "owner": "Administrator", "modified_by": "Administrator", "creation": ts, "modified": ts,
+		"docstatus": int64(0), "idx": int64(0), "update_type": typ, "ref_doctype": doctype, "docname": docname,
+		"data": data, "seq": seq, "origin": nilIfEmpty(origin)}
+	if err := t.InsertRow(ctx, eul, row); err != nil {
+		return err
+	}
+	s.Metrics.LogsWritten.WithLabelValues(doctype, typ).Inc()
+	t.AfterCommit(func() {
+		s.newLogs.Fire()
+		s.kickNotifiers(doctype)
+	})
+	return nil
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

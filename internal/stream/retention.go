@@ -1,0 +1,68 @@
+package stream
+
+import (
+	"context"
+	"strconv"
+
+	"docstream/internal/app"
+	"docstream/internal/doc"
+	"docstream/internal/filter"
+	"docstream/internal/meta"
+)
+
+const prunedKey = "stream.pruned_through"
+
+// Prune deletes update logs that every approved consumer has acknowledged
+// and that are older than the retention age (W13). It returns how many went.
+// A consumer that later asks for pruned logs is told to resync.
+func (s *Streamer) Prune(ctx context.Context) (int, error) {
+	if s.Cfg.Retention < 0 {
+		return 0, nil
+	}
+	n := 0
+	err := s.App.Update(ctx, func(t *app.Tx) error {
+		ec, _ := t.Meta("Event Consumer")
+		consumers, err := t.Select(ctx, &filter.Query{DocType: ec, Fields: []string{"name", "acked_seq"}})
+		if err != nil {
+			return err
+		}
+		head, err := t.StreamHead(ctx)
+		if err != nil {
+			return err
+		}
+		minAck := head
+		for _, c := range consumers {
+			minAck = min(minAck, c.Int("acked_seq"))
+		}
+		eul, _ := t.Meta("Event Update Log")
+		cutoff := doc.FormatDatetime(t.Now().Add(-s.Cfg.Retention))
+		rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"name", "seq"}, Limit: 10000,
+			OrderBy: []filter.Order{{Field: "seq"}},
+			Where: []filter.Cond{
+				{Field: "seq", Op: "<=", Value: minAck, Kind: meta.KindInt},
+				{Field: "creation", Op: "<", Value: cutoff, Kind: meta.KindDatetime},
+			}})
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		for _, r := range rows {
+			if err := t.DeleteRow(ctx, eul, r.Name()); err != nil {
+				return err
+			}
+		}
+		n = len(rows)
+		last := rows[len(rows)-1].Int("seq")
+		prev, _ := s.prunedThrough(ctx, t)
+		return t.SetKV(ctx, prunedKey, strconv.FormatInt(max(prev, last), 10))
+	})
+	return n, err
+}
+
+// prunedThrough is the highest seq retention has deleted.
+func (s *Streamer) prunedThrough(ctx context.Context, t *app.Tx) (int64, error) {
+	v, ok, err := t.GetKV(ctx, prunedKey)
+	if err != nil || !ok {
+		return 0, err
+	}
+	return strconv.ParseInt(v, 10, 64)
+}

@@ -1,0 +1,265 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"docstream/internal/app"
+	"docstream/internal/doc"
+	"docstream/internal/filter"
+	"docstream/internal/frappeclient"
+)
+
+// worker pulls from one producer: long-polled pages from a docstream
+// producer, notification-driven pulls plus a periodic catch-up from a Frappe
+// producer. One worker per producer runs across all processes (a lease).
+type worker struct {
+	producer string
+	wake     chan struct{}
+	cancel   context.CancelFunc
+	done     chan struct{}
+
+	// For the dashboard and metrics.
+	lastErr   string
+	lastErrAt time.Time
+}
+
+func (w *worker) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// syncWorkers starts a worker for every Event Producer that has none.
+func (s *Streamer) syncWorkers(ctx context.Context) error {
+	var names []string
+	err := s.App.View(ctx, func(t *app.Tx) error {
+		ep, err := t.Meta("Event Producer")
+		if err != nil {
+			return err
+		}
+		rows, err := t.Select(ctx, &filter.Query{DocType: ep, Fields: []string{"name"}})
+		for _, r := range rows {
+			names = append(names, r.Name())
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		s.wakeWorker(n)
+	}
+	return nil
+}
+
+// wakeWorker starts the producer's worker if needed and wakes it.
+func (s *Streamer) wakeWorker(producer string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil || s.ctx.Err() != nil {
+		return
+	}
+	w := s.workers[producer]
+	if w == nil {
+		ctx, cancel := context.WithCancel(s.ctx)
+		w = &worker{producer: producer, wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+		s.workers[producer] = w
+		s.wg.Go(func() {
+			defer close(w.done)
+			s.runWorker(ctx, w)
+		})
+	}
+	w.poke()
+}
+
+func (s *Streamer) stopWorker(producer string) {
+	s.mu.Lock()
+	w := s.workers[producer]
+	delete(s.workers, producer)
+	s.mu.Unlock()
+	if w != nil {
+		w.cancel()
+	}
+}
+
+func (s *Streamer) runWorker(ctx context.Context, w *worker) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		idle, err := s.step(ctx, w)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			w.lastErr, w.lastErrAt = err.Error(), s.Now()
+			s.Metrics.PullErrors.WithLabelValues(w.producer).Inc()
+			s.Log.Warn("stream: pull failed; will retry", "producer", w.producer, "in", backoff, "err", err)
+			if !sleep(ctx, w.wake, backoff) {
+				return
+			}
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		if idle && !sleep(ctx, w.wake, s.Cfg.CatchUp) {
+			return
+		}
+	}
+}
+
+// sleep waits d, or until woken; false when ctx ends.
+func sleep(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-wake:
+	case <-t.C:
+	}
+	return true
+}
+
+// producerCfg is what a worker needs to know about its producer.
+type producerCfg struct {
+	name, user string
+	client     *frappeclient.Client
+	prefix     string
+	native     bool
+	rows       map[string]doc.Doc // remote DocType → approved subscription row
+	lastUpdate string
+	lastSeq    int64
+}
+
+func (s *Streamer) loadProducer(ctx context.Context, t *app.Tx, name string) (*producerCfg, error) {
+	ep, _ := t.Meta("Event Producer")
+	d, err := t.Find(ctx, ep, name, false)
+	if err != nil || d == nil {
+		return nil, err
+	}
+	sec, err := t.Password(ctx, "Event Producer", name, "api_secret")
+	if err != nil {
+		return nil, err
+	}
+	p := &producerCfg{name: name, user: d.Str("user"), client: s.client(d.Str("producer_url"), d.Str("api_key"), sec),
+		prefix: d.Str("method_prefix"), native: d.Int("native") != 0, rows: map[string]doc.Doc{}}
+	if p.prefix == "" {
+		p.prefix = PrefixApp
+	}
+	for _, r := range d.Rows("producer_doctypes") {
+		if r.Str("status") != "Approved" {
+			continue // Frappe also ignores unsubscribe here; the producer stops serving it (W14 is fixed there)
+		}
+		dt, err := remoteDocType(ctx, t, r)
+		if err != nil {
+			return nil, err
+		}
+		p.rows[dt] = r
+	}
+	lu, _ := t.Meta("Event Producer Last Update")
+	c, err := t.Find(ctx, lu, name, false)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		p.lastUpdate, p.lastSeq = c.Str("last_update"), c.Int("last_seq")
+	}
+	return p, nil
+}
+
+// step retries due failures, then pulls and applies one page. idle reports
+// that there was nothing to do (the worker then waits for a notification or
+// the catch-up interval).
+func (s *Streamer) step(ctx context.Context, w *worker) (idle bool, err error) {
+	var p *producerCfg
+	var leased bool
+	err = s.App.Update(ctx, func(t *app.Tx) error {
+		var err error
+		if leased, err = t.TryLease(ctx, "pull:"+w.producer, s.owner, s.Now(), s.Now().Add(s.Cfg.LeaseTimeout)); err != nil || !leased {
+			return err
+		}
+		p, err = s.loadProducer(ctx, t, w.producer)
+		return err
+	})
+	if err != nil || !leased || p == nil {
+		return true, err
+	}
+	retried, err := s.retryDue(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	if len(p.rows) == 0 {
+		return retried == 0, nil
+	}
+	start := time.Now()
+	logs, head, err := s.pull(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	s.Metrics.PullSeconds.WithLabelValues(p.name).Observe(time.Since(start).Seconds())
+	if len(logs) == 0 {
+		s.recordLag(p, head, nil)
+		// A native pull already long-polled; a Frappe producer notifies us.
+		return !p.native && retried == 0, nil
+	}
+	if err := s.applyPage(ctx, p, logs, head); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// remoteLog is one update log as the producer sent it.
+type remoteLog struct {
+	Name       string          `json:"name"`
+	UpdateType string          `json:"update_type"`
+	RefDocType string          `json:"ref_doctype"`
+	DocName    string          `json:"docname"`
+	Data       json.RawMessage `json:"data"`
+	Creation   string          `json:"creation"`
+	Seq        *int64          `json:"seq"`
+}
+
+// dataString returns data as text: Frappe sends a JSON string (or null).
+func (l remoteLog) dataString() (string, error) {
+	if len(l.Data) == 0 || string(l.Data) == "null" {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(l.Data, &s); err == nil {
+		return s, nil
+	}
+	// Tolerate a producer that sends the object itself.
+	return string(l.Data), nil
+}
+
+// pull asks the producer for the next page (C4 in reference §2.6).
+func (s *Streamer) pull(ctx context.Context, p *producerCfg) ([]remoteLog, int64, error) {
+	var dts []string
+	for dt := range p.rows {
+		dts = append(dts, dt)
+	}
+	b, _ := json.Marshal(dts)
+	args := url.Values{"event_consumer": {s.URL}, "doctypes": {string(b)}, "last_update": {p.lastUpdate}}
+	if p.native {
+		args.Set("after_seq", strconv.FormatInt(p.lastSeq, 10))
+		args.Set("limit", strconv.Itoa(s.Cfg.PageSize))
+		args.Set("wait", strconv.Itoa(int(s.Cfg.PullWait/time.Second)))
+	}
+	msg, hdr, err := p.client.Call(ctx, p.prefix+".event_update_log.event_update_log.get_update_logs_for_consumer", args)
+	if err != nil {
+		return nil, 0, err
+	}
+	var logs []remoteLog
+	if len(msg) > 0 {
+		if err := json.Unmarshal(msg, &logs); err != nil {
+			return nil, 0, fmt.Errorf("the producer's update logs are not understood: %w", err)
+		}
+	}
+	head, _ := strconv.ParseInt(hdr.Get("X-Docstream-Head-Seq"), 10, 64)
+	return logs, head, nil
+}
