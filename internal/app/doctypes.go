@@ -63,7 +63,18 @@ func (s *Service) registerCoreHooks() {
 		if e.Old == nil && dt.Field(f.Fieldname) != nil {
 			return errs.Validation("Field %s already exists in %s", f.Fieldname, dt.Name)
 		}
-		probe := withField(dt, f)
+		base := dt.Clone()
+		if e.Old != nil { // an edit replaces the field it defined
+			kept := base.Fields[:0]
+			for _, x := range base.Fields {
+				if x.Fieldname != e.Old.Str("fieldname") {
+					kept = append(kept, x)
+				}
+			}
+			base.Fields = kept
+			base.Reindex()
+		}
+		probe := withField(base, f)
 		if err := probe.Validate(); err != nil {
 			return err
 		}

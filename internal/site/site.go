@@ -94,6 +94,9 @@ func Open(ctx context.Context, cfg Config) (*Site, error) {
 		ln.Close()
 		return nil, err
 	}
+	host, _ := os.Hostname()
+	abs, _ := filepath.Abs(cfg.DataDir)
+	s.Stream.Owner = host + "|" + ln.Addr().String() + "|" + abs
 	s.Stream.Register(s.API)
 	s.API.Extra = http.HandlerFunc(s.serveExtra)
 	if err := a.Setup(ctx, cfg.AdminPassword); err != nil {

@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"io"
+	"os"
 	"log/slog"
 	"testing"
 	"time"
@@ -28,9 +29,15 @@ func fastStream() stream.Config {
 
 func startSite(t *testing.T, cfg stream.Config) *testSite {
 	t.Helper()
+	return startSiteAt(t, t.TempDir(), "127.0.0.1:0", cfg)
+}
+
+// startSiteAt opens (or reopens) the site in dir on addr.
+func startSiteAt(t *testing.T, dir, addr string, cfg stream.Config) *testSite {
+	t.Helper()
 	ctx := context.Background()
-	s, err := site.Open(ctx, site.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminPassword: "admin",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Stream: cfg})
+	s, err := site.Open(ctx, site.Config{Addr: addr, DataDir: dir, AdminPassword: "admin",
+		Log: testLog(t), Stream: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +48,10 @@ func startSite(t *testing.T, cfg stream.Config) *testSite {
 		s.Close(cctx)
 	})
 	ts := &testSite{Site: s}
+	if u := find(s, "User", subscriber); u != nil {
+		ts.key = u.Str("api_key")
+		return ts
+	}
 	mustInsert(t, s, "User", doc.Doc{"email": subscriber, "first_name": "Sync", "new_password": "sync-pass",
 		"roles": []doc.Doc{{"role": "System Manager"}}})
 	ts.secret, err = s.App.GenerateKeys(ctx, app.Admin(), subscriber)
@@ -121,4 +132,11 @@ func subscribe(t *testing.T, p, c *testSite, rows ...doc.Doc) {
 		r["status"] = "Approved"
 	}
 	mustSave(t, p.Site, "Event Consumer", c.URL, doc.Doc{"consumer_doctypes": ec["consumer_doctypes"]})
+}
+
+func testLog(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }

@@ -76,6 +76,11 @@ type Streamer struct {
 	Now     func() time.Time
 	// HTTP is used for every call to a peer (tests may shorten timeouts).
 	HTTP *http.Client
+	// Owner identifies this process in pull leases. A process restarted on
+	// the same host, address and data folder is the same owner, so it takes
+	// its leases back at once after a crash; other processes sharing a
+	// PostgreSQL database wait for the lease to expire.
+	Owner string
 
 	logged  loggedCache
 	newLogs *broadcast // wakes long-polls when update logs commit
@@ -129,7 +134,10 @@ func (s *Streamer) Register(srv *api.Server) {
 func (s *Streamer) Start(ctx context.Context) error {
 	s.mu.Lock()
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	s.owner = randomID()
+	s.owner = s.Owner
+	if s.owner == "" {
+		s.owner = randomID()
+	}
 	s.mu.Unlock()
 	if err := s.syncWorkers(s.ctx); err != nil {
 		return err

@@ -1,0 +1,200 @@
+package stream_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"docstream/internal/app"
+	"docstream/internal/doc"
+	"docstream/internal/filter"
+	"docstream/internal/meta"
+	"docstream/internal/site"
+)
+
+func count(t *testing.T, s *site.Site, doctype string, where ...filter.Cond) int {
+	t.Helper()
+	var n int64
+	err := s.App.View(context.Background(), func(tx *app.Tx) error {
+		dt, err := tx.Meta(doctype)
+		if err != nil {
+			return err
+		}
+		n, err = tx.Count(context.Background(), &filter.Query{DocType: dt, Where: where})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+func eq(field string, v any) filter.Cond {
+	return filter.Cond{Field: field, Op: "=", Value: v, Kind: meta.KindText}
+}
+
+// Two-way: A streams Note to B and B streams Note to A. One change on A is
+// applied once on B and never comes back to A as a new event.
+func TestEchoGuardTwoWay(t *testing.T) {
+	t.Parallel()
+	a, b := startSite(t, fastStream()), startSite(t, fastStream())
+	noteDocTypes(t, a.Site)
+	noteDocTypes(t, b.Site)
+	subscribe(t, a, b, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(0)})
+	subscribe(t, b, a, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(0)})
+
+	mustInsert(t, a.Site, "Note", doc.Doc{"title": "from-a"})
+	eventually(t, "note on B", 10*time.Second, func() bool { return count(t, b.Site, "Note") == 1 })
+	mustSave(t, a.Site, "Note", "from-a", doc.Doc{"body": "changed on A"})
+	eventually(t, "update on B", 10*time.Second, func() bool {
+		return count(t, b.Site, "Note", eq("body", "changed on A")) == 1
+	})
+	// Give any echo time to travel, then check nothing came back.
+	time.Sleep(1500 * time.Millisecond)
+	if n := count(t, a.Site, "Note"); n != 1 {
+		t.Fatalf("A has %d notes, want 1 (echo)", n)
+	}
+	if n := count(t, b.Site, "Note"); n != 1 {
+		t.Fatalf("B has %d notes, want 1", n)
+	}
+	// B logged the applied changes for its own consumer A, marked with their
+	// origin, and A was never served them.
+	if n := count(t, b.Site, "Event Update Log", eq("origin", a.URL)); n != 2 {
+		t.Fatalf("B logged %d changes from A, want 2 (create and update)", n)
+	}
+	if n := count(t, a.Site, "Event Sync Log"); n != 0 {
+		t.Fatalf("A applied %d events from B, want 0", n)
+	}
+}
+
+// A failing event is retried with backoff, stays visible as Failed, later
+// events of the same document wait behind it, and other documents flow on.
+func TestFailedEventRetriedAndOrdered(t *testing.T) {
+	t.Parallel()
+	p, c := startSite(t, fastStream()), startSite(t, fastStream())
+	noteDocTypes(t, p.Site)
+	noteDocTypes(t, c.Site)
+	// The consumer's Note requires a field the producer never sets: every
+	// Create fails until the consumer relaxes the rule.
+	mustInsert(t, c.Site, "Custom Field", doc.Doc{"dt": "Note", "fieldname": "approver", "fieldtype": "Data", "reqd": int64(1)})
+	subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1)})
+
+	mustInsert(t, p.Site, "Note", doc.Doc{"title": "blocked"})
+	mustSave(t, p.Site, "Note", "blocked", doc.Doc{"body": "second change"})
+	eventually(t, "a Failed sync log", 10*time.Second, func() bool {
+		return count(t, c.Site, "Event Sync Log", eq("status", "Failed")) == 1 &&
+			count(t, c.Site, "Event Sync Log", eq("status", "Queued")) == 1
+	})
+	failed := firstSyncLog(t, c.Site, "Failed")
+	if !strings.Contains(failed.Str("error"), "approver") {
+		t.Fatalf("error = %q, want it to name the missing field", failed.Str("error"))
+	}
+	// Retried with backoff: attempts grow.
+	eventually(t, "retries", 10*time.Second, func() bool { return firstSyncLog(t, c.Site, "Failed").Int("attempts") >= 2 })
+
+	// Another document is not held up.
+	mustInsert(t, c.Site, "Note", doc.Doc{"title": "local", "approver": "x"}) // unrelated local doc
+	mustSave(t, c.Site, "Custom Field", "Note-approver", doc.Doc{"reqd": int64(0)})
+	_ = mustGet
+	eventually(t, "blocked doc applied in order after the fix", 15*time.Second, func() bool {
+		d := find(c.Site, "Note", "blocked")
+		return d != nil && d.Str("body") == "second change"
+	})
+	eventually(t, "no Failed or Queued left", 10*time.Second, func() bool {
+		return count(t, c.Site, "Event Sync Log", eq("status", "Failed")) == 0 &&
+			count(t, c.Site, "Event Sync Log", eq("status", "Queued")) == 0
+	})
+}
+
+func firstSyncLog(t *testing.T, s *site.Site, status string) doc.Doc {
+	t.Helper()
+	rows, err := s.App.List(context.Background(), app.Admin(), app.ListArgs{DocType: "Event Sync Log",
+		Fields: []any{"*"}, Filters: map[string]any{"status": status}, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 {
+		return doc.Doc{}
+	}
+	return rows[0]
+}
+
+// A backlog larger than a page is drained page by page, with no loss and no
+// duplicate, and use_same_name=0 names documents locally.
+func TestPagedBacklogLocalNames(t *testing.T) {
+	t.Parallel()
+	cfg := fastStream()
+	cfg.PageSize = 7
+	p, c := startSite(t, cfg), startSite(t, cfg)
+	noteDocTypes(t, p.Site)
+	noteDocTypes(t, c.Site)
+	// Switch the consumer's Note to hash names so local names differ.
+	subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(0)})
+	for i := range 40 {
+		mustInsert(t, p.Site, "Note", doc.Doc{"title": fmt.Sprintf("bulk-%02d", i)})
+	}
+	eventually(t, "40 notes", 15*time.Second, func() bool { return count(t, c.Site, "Note") == 40 })
+	for i := range 40 {
+		if n := count(t, c.Site, "Note", eq("remote_docname", fmt.Sprintf("bulk-%02d", i)), eq("remote_site_name", p.URL)); n != 1 {
+			t.Fatalf("bulk-%02d: %d copies", i, n)
+		}
+	}
+}
+
+// A consumer that was down catches up by itself when it comes back.
+func TestOfflineConsumerCatchesUp(t *testing.T) {
+	t.Parallel()
+	p := startSite(t, fastStream())
+	dir := t.TempDir()
+	c := startSiteAt(t, dir, "127.0.0.1:0", fastStream())
+	addr := strings.TrimPrefix(c.URL, "http://")
+	noteDocTypes(t, p.Site)
+	noteDocTypes(t, c.Site)
+	subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1)})
+	mustInsert(t, p.Site, "Note", doc.Doc{"title": "before"})
+	eventually(t, "first note", 10*time.Second, func() bool { return find(c.Site, "Note", "before") != nil })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		mustInsert(t, p.Site, "Note", doc.Doc{"title": fmt.Sprintf("while-down-%d", i)})
+	}
+	c2 := startSiteAt(t, dir, addr, fastStream())
+	eventually(t, "catch-up", 15*time.Second, func() bool { return count(t, c2.Site, "Note") == 11 })
+}
+
+// /metrics exposes lag and throughput per producer and consumer.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	p, c := startSite(t, fastStream()), startSite(t, fastStream())
+	noteDocTypes(t, p.Site)
+	noteDocTypes(t, c.Site)
+	subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1)})
+	mustInsert(t, p.Site, "Note", doc.Doc{"title": "m"})
+	eventually(t, "note", 10*time.Second, func() bool { return find(c.Site, "Note", "m") != nil })
+	for _, tc := range []struct {
+		s    *site.Site
+		want []string
+	}{
+		{c.Site, []string{`docstream_events_applied_total{producer="` + p.URL + `"} 1`, "docstream_producer_lag_events", "docstream_pull_seconds_bucket"}},
+		{p.Site, []string{"docstream_consumer_lag_events{consumer=\"" + c.URL + "\"}", `docstream_update_logs_written_total{doctype="Note",update_type="Create"} 1`}},
+	} {
+		resp, err := http.Get(tc.s.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, w := range tc.want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s/metrics lacks %q", tc.s.URL, w)
+			}
+		}
+	}
+}
