@@ -70,15 +70,19 @@
 //
 // # Why a hand-written parser
 //
-// github.com/expr-lang/expr was considered and not used. Its syntax is not
-// Python: it has no "x if c else y", no chained comparisons, no single-quoted
-// strings, no True/None, and its and/or return booleans rather than
-// operands, so Frappe conditions would need a translating front end anyway —
-// which is most of a parser. Its evaluator also brings a large built-in
-// library and reflective method calls on env values, all of which would have
-// to be audited or disabled to keep the surface as small as the helper list
-// above. A recursive-descent parser of about 500 lines over a closed AST
-// gives exact Python truthiness and comparison rules, errors that name
-// Python's exception and point at a column, and a place to meter time and
-// memory inside every operation whose cost grows with its inputs.
+// github.com/expr-lang/expr was considered and not used. Its language is
+// close to Python but not Python where Frappe conditions need it to be: the
+// conditional is "c ? x : y" (or "if c {x} else {y}"), not "x if c else y";
+// True, False and None are spelled true, false and nil; and/or/not take
+// booleans, so "not doc.disabled" with disabled = 0 is a type error rather
+// than True, and "doc.a or 'x'" cannot return an operand; and there are no
+// Python string methods or dict.get. Frappe conditions would need a
+// translating front end anyway, which is most of a parser. Its evaluator
+// also brings a library of some sixty built-ins and reflective method calls
+// on env values, all of which would have to be audited or disabled to keep
+// the surface as small as the helper list above. A recursive-descent parser
+// (lexer and parser together are about 1000 lines) over a closed AST gives
+// exact Python truthiness and comparison rules, errors that name Python's
+// exception and point at a column, and a place to meter time and memory
+// inside every operation whose cost grows with its inputs.
 package cond

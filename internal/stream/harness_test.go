@@ -3,8 +3,8 @@ package stream_test
 import (
 	"context"
 	"io"
-	"os"
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 
