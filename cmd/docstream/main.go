@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"docstream/internal/site"
+	"docstream/internal/stream"
 )
 
 var version = "dev"
@@ -52,7 +54,7 @@ func run(args []string) error {
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   docstream serve --addr 127.0.0.1:8000 --data ./site1 [--db postgres://…] [--url http://…] [--admin-password …]
-  docstream demo  [--dir DIR] [--n 50]       two sites streaming sample ERP documents
+  docstream demo  [--dir DIR] [--n 200] [--keep]  two sites streaming sample ERP documents
   docstream bench site|stream [flags]        benchmarks (see docs/benchmarks.md)
   docstream version
 `)
@@ -69,6 +71,10 @@ func serve(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	var err error
+	if cfg.Stream, err = streamConfigFromEnv(); err != nil {
+		return err
+	}
 	s, err := site.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -80,4 +86,46 @@ func serve(ctx context.Context, args []string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return s.Close(sctx)
+}
+
+// streamConfigFromEnv reads Event Streaming timings from hidden environment
+// variables (unset means the default). Tests and benchmarks use them to run
+// `docstream serve` with short timings:
+//
+//	DOCSTREAM_STREAM_CATCHUP       periodic catch-up pull (default 30s)
+//	DOCSTREAM_STREAM_PULL_WAIT     long-poll wait a consumer asks for (default 25s; whole seconds on the wire)
+//	DOCSTREAM_STREAM_LEASE         pull lease per producer; a killed process's lease expires after it (default 60s)
+//	DOCSTREAM_STREAM_RETRY_BASE    first retry delay of a failed event (default 2s)
+//	DOCSTREAM_STREAM_NOTIFY_RETRY  retry delay of a failed notification (default 5s)
+//	DOCSTREAM_STREAM_PAGE_SIZE     events per native pull (default 500)
+func streamConfigFromEnv() (stream.Config, error) {
+	var c stream.Config
+	for _, d := range []struct {
+		env string
+		dst *time.Duration
+	}{
+		{"DOCSTREAM_STREAM_CATCHUP", &c.CatchUp},
+		{"DOCSTREAM_STREAM_PULL_WAIT", &c.PullWait},
+		{"DOCSTREAM_STREAM_LEASE", &c.LeaseTimeout},
+		{"DOCSTREAM_STREAM_RETRY_BASE", &c.RetryBase},
+		{"DOCSTREAM_STREAM_NOTIFY_RETRY", &c.NotifyRetry},
+	} {
+		v := os.Getenv(d.env)
+		if v == "" {
+			continue
+		}
+		dur, err := time.ParseDuration(v)
+		if err != nil || dur <= 0 {
+			return c, fmt.Errorf("%s=%q: want a positive duration such as 2s", d.env, v)
+		}
+		*d.dst = dur
+	}
+	if v := os.Getenv("DOCSTREAM_STREAM_PAGE_SIZE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("DOCSTREAM_STREAM_PAGE_SIZE=%q: want a positive integer", v)
+		}
+		c.PageSize = n
+	}
+	return c, nil
 }

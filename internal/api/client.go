@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"docstream/internal/app"
@@ -119,16 +120,46 @@ func (s *Server) getValue(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	asDict := pyTruthy(c.Args.Get("as_dict"), true)
 	if len(rows) == 0 {
+		if !asDict {
+			return nil, nil
+		}
 		return map[string]any{}, nil
 	}
 	out := map[string]any{}
+	vals := make([]any, 0, len(fields))
 	for _, f := range fields {
 		k, _ := f.(string)
 		out[k] = rows[0][k]
+		vals = append(vals, rows[0][k])
 	}
-	if c.Args.Has("as_dict") && !sbool(c.Args.Str("as_dict")) && len(fields) == 1 {
-		return out[fields[0].(string)], nil
+	if !asDict {
+		if len(vals) == 1 {
+			return vals[0], nil
+		}
+		return vals, nil
 	}
 	return out, nil
+}
+
+// pyTruthy is Python's truth value of an argument, def when it is absent.
+// Frappe passes query and form values to get_value as strings, so "0" and
+// "false" are true there (frappe-js-sdk sends as_dict=false and still gets a
+// dict); only a JSON false or 0, or an empty string, is false.
+func pyTruthy(v any, def bool) bool {
+	switch x := v.(type) {
+	case nil:
+		return def
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case json.Number:
+		f, err := x.Float64()
+		return err != nil || f != 0
+	case float64:
+		return x != 0
+	}
+	return true
 }

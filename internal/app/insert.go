@@ -94,6 +94,7 @@ func (t *Tx) Insert(ctx context.Context, u perm.User, doctype string, in doc.Doc
 	if err := t.savePasswords(ctx, dt, d, nil); err != nil {
 		return nil, err
 	}
+	t.fillNulls(dt, d)
 	if err := t.writeRows(ctx, dt, d, nil); err != nil {
 		return nil, err
 	}
@@ -208,6 +209,24 @@ func (t *Tx) writeRows(ctx context.Context, dt *meta.DocType, d, old doc.Doc) er
 		}
 	}
 	return nil
+}
+
+// fillNulls gives every value field a key, nil when unset, so the inserted
+// document has the shape a later read has: frappe.client.insert answers keep
+// nulls as Frappe's as_dict does (resource answers drop them).
+func (t *Tx) fillNulls(dt *meta.DocType, d doc.Doc) {
+	for _, f := range dt.ValueFields() {
+		if _, ok := d[f.Fieldname]; !ok {
+			d[f.Fieldname] = nil
+		}
+	}
+	for _, tf := range dt.TableFields() {
+		if child, err := t.Meta(tf.Options); err == nil {
+			for _, r := range d.Rows(tf.Fieldname) {
+				t.fillNulls(child, r)
+			}
+		}
+	}
 }
 
 // fillZeros gives numeric fields their stored value: Frappe's Int, Float and

@@ -23,6 +23,7 @@ import (
 	"docstream/internal/secret"
 	"docstream/internal/store/sqlstore"
 	"docstream/internal/stream"
+	"docstream/internal/web"
 )
 
 // Config is one site's configuration.
@@ -99,6 +100,7 @@ func Open(ctx context.Context, cfg Config) (*Site, error) {
 	s.Stream.Owner = host + "|" + ln.Addr().String() + "|" + abs
 	s.Stream.Register(s.API)
 	s.API.Extra = http.HandlerFunc(s.serveExtra)
+	s.Web = web.New(a, nil, cfg.Log) // TODO(lead): pass the stream's StreamView instead of nil
 	if err := a.Setup(ctx, cfg.AdminPassword); err != nil {
 		st.Close()
 		ln.Close()

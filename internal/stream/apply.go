@@ -20,11 +20,18 @@ import (
 // together. A crash anywhere loses nothing and applies nothing twice (W3, W12).
 func (s *Streamer) applyPage(ctx context.Context, p *producerCfg, logs []remoteLog, head int64) error {
 	applied, failed := 0, 0
-	err := s.App.Update(ctx, func(t *app.Tx) error {
+	deps, err := s.fetchDependencies(ctx, p, logs)
+	if err != nil {
+		return err
+	}
+	err = s.App.Update(ctx, func(t *app.Tx) error {
 		applied, failed = 0, 0
 		u, err := t.LoadUser(ctx, p.user)
 		if err != nil {
 			return fmt.Errorf("event subscriber %s: %w", p.user, err)
+		}
+		if err := s.insertDependencies(ctx, t, p, deps); err != nil {
+			return err
 		}
 		blocked, err := s.blockedDocs(ctx, t, p.name)
 		if err != nil {

@@ -72,6 +72,54 @@ func (s *Streamer) kickConsumer(consumer string) {
 
 func (s *Streamer) notifyAll(ctx context.Context) { s.kickNotifiers("") }
 
+// renotifyUntilPulled keeps notifying a Frappe consumer that was served a
+// page with more logs waiting, until it pulls again. Frappe's
+// new_event_notification drops a notification while a pull_from_node job is
+// queued or running (reference §2.6 step 5, W9), and the one sent as the
+// page is served always arrives while the job runs; so more follow, after
+// NotifyRetry and doubling, until the consumer's next pull (which starts a
+// new round if there is still more) or until CatchUp, when the periodic
+// notification takes over.
+func (s *Streamer) renotifyUntilPulled(consumer string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil || s.ctx.Err() != nil {
+		return
+	}
+	ctx := s.ctx
+	lastPull := func() (string, error) {
+		var v string
+		err := s.App.View(ctx, func(t *app.Tx) error {
+			ec, err := t.Meta("Event Consumer")
+			if err != nil {
+				return err
+			}
+			row, err := t.GetRow(ctx, ec, consumer, false)
+			if row != nil {
+				v = row.Str("last_pull")
+			}
+			return err
+		})
+		return v, err
+	}
+	s.wg.Go(func() {
+		served, err := lastPull() // the serve that scheduled this (or a later pull)
+		if err != nil {
+			return
+		}
+		for d, waited := s.Cfg.NotifyRetry, time.Duration(0); waited < s.Cfg.CatchUp; d = min(2*d, s.Cfg.CatchUp) {
+			if !sleep(ctx, nil, d) {
+				return
+			}
+			waited += d
+			if now, err := lastPull(); err != nil || now != served {
+				return // it pulled again
+			}
+			s.kickConsumer(consumer)
+		}
+	})
+}
+
 func (s *Streamer) runNotifier(ctx context.Context, n *notifier) {
 	for {
 		select {

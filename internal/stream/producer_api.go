@@ -205,8 +205,11 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 		if len(logs) > 0 || p.wait <= 0 || time.Now().After(deadline) {
 			if more && !p.native {
 				// A Frappe consumer takes what it gets and waits for the next
-				// notification: send one so it drains the backlog.
+				// notification: send one so it drains the backlog, and more
+				// until it pulls again (it drops those that arrive while its
+				// pull job still runs).
 				s.kickConsumer(p.consumer)
+				s.renotifyUntilPulled(p.consumer)
 			}
 			s.Metrics.LogsServed.WithLabelValues(p.consumer).Add(float64(len(logs)))
 			return logs, nil

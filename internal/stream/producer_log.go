@@ -11,16 +11,17 @@ import (
 	"docstream/internal/meta"
 )
 
-// loggedCache remembers which DocTypes have an approved, subscribed consumer,
-// keyed by the metadata version (Event Consumer changes bump it), so the
-// check on every write costs no query (Frappe caches it in Redis).
+// loggedCache remembers, per DocType, the consumers approved and subscribed
+// to it, keyed by the metadata version (Event Consumer changes bump it), so
+// neither the check on every write nor the notification after its commit
+// costs a query (Frappe caches the former in Redis).
 type loggedCache struct {
 	mu      sync.Mutex
 	version int64
-	set     map[string]bool
+	set     map[string][]string // DocType → consumers (Event Consumer names)
 }
 
-func (c *loggedCache) get(ctx context.Context, t *app.Tx) (map[string]bool, error) {
+func (c *loggedCache) get(ctx context.Context, t *app.Tx) (map[string][]string, error) {
 	c.mu.Lock()
 	if c.set != nil && c.version == t.Version && t.Version > 0 {
 		s := c.set
@@ -32,16 +33,17 @@ func (c *loggedCache) get(ctx context.Context, t *app.Tx) (map[string]bool, erro
 	if err != nil {
 		return nil, err
 	}
-	rows, err := t.Select(ctx, &filter.Query{DocType: cdt, Fields: []string{"ref_doctype"}, Where: []filter.Cond{
+	rows, err := t.Select(ctx, &filter.Query{DocType: cdt, Fields: []string{"ref_doctype", "parent"}, Where: []filter.Cond{
 		{Field: "status", Op: "=", Value: "Approved", Kind: meta.KindText},
 		{Field: "unsubscribed", Op: "=", Value: int64(0), Kind: meta.KindCheck},
 	}})
 	if err != nil {
 		return nil, err
 	}
-	set := map[string]bool{}
+	set := map[string][]string{}
 	for _, r := range rows {
-		set[r.Str("ref_doctype")] = true
+		dt := r.Str("ref_doctype")
+		set[dt] = append(set[dt], r.Str("parent"))
 	}
 	if t.Version > 0 {
 		c.mu.Lock()
@@ -73,7 +75,7 @@ func (s *Streamer) registerProducerHooks() {
 
 func (s *Streamer) logChange(ctx context.Context, e *app.HookEvent, typ string) error {
 	set, err := s.logged.get(ctx, e.Tx)
-	if err != nil || !set[e.DocType.Name] {
+	if err != nil || len(set[e.DocType.Name]) == 0 {
 		return err
 	}
 	var data any
@@ -125,9 +127,19 @@ func (s *Streamer) writeLog(ctx context.Context, t *app.Tx, typ, doctype, docnam
 		return err
 	}
 	s.Metrics.LogsWritten.WithLabelValues(doctype, typ).Inc()
+	// Notify the consumers of this DocType once committed. They come from
+	// the cache (no query in the writer's path); a consumer approved since
+	// this transaction began is covered by its long-poll and catch-up.
+	set, err := s.logged.get(ctx, t)
+	if err != nil {
+		return err
+	}
+	consumers := set[doctype]
 	t.AfterCommit(func() {
 		s.newLogs.Fire()
-		s.kickNotifiers(doctype)
+		for _, c := range consumers {
+			s.kickConsumer(c)
+		}
 	})
 	return nil
 }

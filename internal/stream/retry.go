@@ -77,10 +77,17 @@ func (s *Streamer) retryOne(ctx context.Context, p *producerCfg, syncLog string)
 			s.Log.Warn("stream: fetch for retry failed", "doc", ev.log.DocName, "err", err)
 		}
 	}
+	deps, err := s.fetchDependencies(ctx, p, []remoteLog{ev.log})
+	if err != nil {
+		return "", err
+	}
 	status := ""
 	err = s.App.Update(ctx, func(t *app.Tx) error {
 		u, err := t.LoadUser(ctx, p.user)
 		if err != nil {
+			return err
+		}
+		if err := s.insertDependencies(ctx, t, p, deps); err != nil {
 			return err
 		}
 		if status, err = s.applyEvent(ctx, t, u, ev); err != nil || status != "Synced" {

@@ -89,6 +89,7 @@ func (s *Streamer) stopWorker(producer string) {
 }
 
 func (s *Streamer) runWorker(ctx context.Context, w *worker) {
+	defer s.releaseLease(w.producer)
 	backoff := time.Second
 	for ctx.Err() == nil {
 		idle, err := s.step(ctx, w)
@@ -109,6 +110,23 @@ func (s *Streamer) runWorker(ctx context.Context, w *worker) {
 		if idle && !sleep(ctx, w.wake, s.Cfg.CatchUp) {
 			return
 		}
+	}
+}
+
+// releaseLease gives up this process's pull lease on a producer when its
+// worker stops (shutdown, producer deleted), so a restarted process or another
+// one takes over at once instead of after LeaseTimeout. The lease is made
+// expired only if this process still holds it.
+func (s *Streamer) releaseLease(producer string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	past := s.Now().Add(-time.Second)
+	err := s.App.Update(ctx, func(t *app.Tx) error {
+		_, err := t.TryLease(ctx, "pull:"+producer, s.owner, past, past)
+		return err
+	})
+	if err != nil {
+		s.Log.Debug("stream: release pull lease", "producer", producer, "err", err)
 	}
 }
 

@@ -174,6 +174,9 @@ func (t *Tx) condSQL(main *meta.DocType, c filter.Cond) (string, []any) {
 		if c.Op == "not in" {
 			op = " NOT IN "
 		}
+		if c.Op == "in" && noneEmpty(c.Kind, vals...) {
+			colNull = col // NULL and '' match none of the values: keep the column bare so its index is usable
+		}
 		s = colNull + op + "(" + placeholders(len(vals)) + ")"
 		for _, v := range vals {
 			args = append(args, bindValue(c.Kind, v))
@@ -196,6 +199,12 @@ func (t *Tx) condSQL(main *meta.DocType, c filter.Cond) (string, []any) {
 		}
 		args = append(args, fmt.Sprint(bindValue(meta.KindText, c.Value)))
 	default:
+		if (c.Op == "=" || c.Op == ">" || c.Op == ">=") && noneEmpty(c.Kind, c.Value) {
+			// '' (what NULL stands for) is the smallest text: it never equals
+			// or exceeds a non-empty value, so the bare column gives the same
+			// rows and lets the database use its index (Link fields, modified).
+			colNull = col
+		}
 		s = colNull + " " + c.Op + " ?"
 		args = append(args, bindValue(c.Kind, c.Value))
 	}
@@ -205,6 +214,21 @@ func (t *Tx) condSQL(main *meta.DocType, c filter.Cond) (string, []any) {
 		args = append([]any{main.Name, c.ParentField}, args...)
 	}
 	return s, args
+}
+
+// noneEmpty reports whether every value binds as a non-empty text, so a
+// comparison need not map NULL to ”.
+func noneEmpty(k meta.Kind, vals ...any) bool {
+	switch k {
+	case meta.KindInt, meta.KindCheck, meta.KindFloat:
+		return false
+	}
+	for _, v := range vals {
+		if s, ok := bindValue(k, v).(string); !ok || s == "" {
+			return false
+		}
+	}
+	return true
 }
 
 var (

@@ -1,0 +1,69 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"docstream/internal/app"
+	"docstream/internal/doc"
+	sb "docstream/internal/streambench"
+)
+
+// Small-scale versions of `docstream bench stream` (a), (b) and (c); the
+// full runs and their results are in docs/benchmarks.md.
+
+// BenchmarkStreamBacklog is (a): 2,000 changes wait for a stopped consumer,
+// which is started and timed until it has applied them all.
+func BenchmarkStreamBacklog(b *testing.B) {
+	const n = 2000
+	o := &sb.Options{Dir: b.TempDir()}
+	var rate float64
+	for b.Loop() {
+		r, err := sb.Backlog(context.Background(), o, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rate = r.DocsPerSec
+	}
+	b.ReportMetric(rate, "docs/s")
+}
+
+// BenchmarkStreamLive is (b): one change at a time, HTTP insert on the
+// producer until committed on the consumer; 200 changes per iteration.
+func BenchmarkStreamLive(b *testing.B) {
+	o := &sb.Options{Dir: b.TempDir()}
+	var r sb.LiveResult
+	var err error
+	for b.Loop() {
+		if r, err = sb.Live(context.Background(), o, 200, 20); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(r.PutToVisible.P50, "p50-ms")
+	b.ReportMetric(r.PutToVisible.P99, "p99-ms")
+}
+
+// BenchmarkProducerInsert is (c) per insert: one document per transaction on
+// a producer with no consumer, with an approved consumer that is stopped
+// (the update log is written, nobody pulls), and with one streaming.
+func BenchmarkProducerInsert(b *testing.B) {
+	ctx := context.Background()
+	for _, consumer := range []string{"", "stopped", "streaming"} {
+		b.Run("consumer="+map[string]string{"": "none"}[consumer]+consumer, func(b *testing.B) {
+			o := &sb.Options{Dir: b.TempDir()}
+			s, cleanup, err := sb.ProducerForWrites(ctx, o, consumer)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cleanup()
+			i := 0
+			for b.Loop() {
+				if _, err := s.App.Insert(ctx, app.Admin(), sb.BenchDocType, doc.Doc(sb.CustomerDoc(fmt.Sprintf("B%d-", b.N), i)), app.Opts{}); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
