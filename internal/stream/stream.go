@@ -126,6 +126,7 @@ func (s *Streamer) Register(srv *api.Server) {
 		srv.Register(p+".event_producer.event_producer.pull_from_node", api.Method{Fn: s.apiPullFromNode})
 		srv.Register(p+".event_producer.event_producer.resync", api.Method{Fn: s.apiResync})
 	}
+	srv.Register(backfillMethod, api.Method{Fn: s.apiBackfillPage})
 	srv.Register("docstream.stream.resync_all", api.Method{Fn: s.apiResyncAll, HTTP: []string{http.MethodPost}})
 }
 

@@ -214,12 +214,27 @@ func (s *Streamer) step(ctx context.Context, w *worker) (idle bool, err error) {
 	if len(p.rows) == 0 {
 		return retried == 0, nil
 	}
-	start := time.Now()
+	backfilled, err := s.backfillStep(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	if backfilled {
+		// One live page between backfill pages, without waiting: changes
+		// keep flowing while history arrives.
+		if err := s.livePage(ctx, p, false); err != nil {
+			return false, err
+		}
+		return false, nil
+	}
+	return s.liveStep(ctx, p, retried)
+}
+
+// liveStep pulls and applies one page of live changes.
+func (s *Streamer) liveStep(ctx context.Context, p *producerCfg, retried int) (idle bool, err error) {
 	logs, head, err := s.pull(ctx, p)
 	if err != nil {
 		return false, err
 	}
-	s.Metrics.PullSeconds.WithLabelValues(p.name).Observe(time.Since(start).Seconds())
 	if len(logs) == 0 {
 		s.recordLag(p, head, nil)
 		// A native pull already long-polled; a Frappe producer notifies us.
@@ -229,6 +244,15 @@ func (s *Streamer) step(ctx context.Context, w *worker) (idle bool, err error) {
 		return false, err
 	}
 	return false, nil
+}
+
+// livePage pulls one page without a long-poll wait.
+func (s *Streamer) livePage(ctx context.Context, p *producerCfg, wait bool) error {
+	logs, head, err := s.pullWait(ctx, p, wait)
+	if err != nil || len(logs) == 0 {
+		return err
+	}
+	return s.applyPage(ctx, p, logs, head)
 }
 
 // remoteLog is one update log as the producer sent it.
@@ -257,6 +281,10 @@ func (l remoteLog) dataString() (string, error) {
 
 // pull asks the producer for the next page (C4 in reference §2.6).
 func (s *Streamer) pull(ctx context.Context, p *producerCfg) ([]remoteLog, int64, error) {
+	return s.pullWait(ctx, p, true)
+}
+
+func (s *Streamer) pullWait(ctx context.Context, p *producerCfg, wait bool) ([]remoteLog, int64, error) {
 	var dts []string
 	for dt := range p.rows {
 		dts = append(dts, dt)
@@ -266,12 +294,16 @@ func (s *Streamer) pull(ctx context.Context, p *producerCfg) ([]remoteLog, int64
 	if p.native {
 		args.Set("after_seq", strconv.FormatInt(p.lastSeq, 10))
 		args.Set("limit", strconv.Itoa(s.Cfg.PageSize))
-		args.Set("wait", strconv.Itoa(int(s.Cfg.PullWait/time.Second)))
+		if wait {
+			args.Set("wait", strconv.Itoa(int(s.Cfg.PullWait/time.Second)))
+		}
 	}
+	start := time.Now()
 	msg, hdr, err := p.client.Call(ctx, p.prefix+".event_update_log.event_update_log.get_update_logs_for_consumer", args)
 	if err != nil {
 		return nil, 0, err
 	}
+	s.Metrics.PullSeconds.WithLabelValues(p.name).Observe(time.Since(start).Seconds())
 	var logs []remoteLog
 	if len(msg) > 0 {
 		if err := json.Unmarshal(msg, &logs); err != nil {

@@ -1,0 +1,197 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"docstream/internal/api"
+	"docstream/internal/app"
+	"docstream/internal/doc"
+	"docstream/internal/errs"
+	"docstream/internal/filter"
+	"docstream/internal/meta"
+	"docstream/internal/perm"
+)
+
+// Backfill: Frappe streams only changes made after registration (W6,
+// event_streaming #3). Here an approved subscription row with `backfill` on
+// first receives the documents that already exist on the producer, in pages
+// ordered by name, with its progress (done of total) and cursor stored on
+// the row in the same transaction as each page, so a restart resumes where
+// it stopped. Live changes keep flowing between pages; both paths upsert by
+// name (or remote_docname), so the result has no gap and no duplicate.
+
+const backfillMethod = "docstream.stream.get_documents_for_consumer"
+
+// backfillPage answers the producer side: up to limit whole documents of
+// doctype with name > after that the consumer may receive.
+func (s *Streamer) apiBackfillPage(c *api.Call) (any, error) {
+	consumer := c.Args.Str("event_consumer")
+	doctype := c.Args.Str("doctype")
+	after := c.Args.Str("after")
+	limit, _ := strconv.Atoi(c.Args.Str("limit"))
+	limit = min(max(limit, 1), 1000)
+	var out map[string]any
+	err := s.App.Update(c.Ctx, func(t *app.Tx) error {
+		eul, _ := t.Meta("Event Update Log")
+		if !perm.Can(eul, c.User, perm.Read, "") {
+			return errs.Permission("No permission to read Event Update Log")
+		}
+		ec, _ := t.Meta("Event Consumer")
+		cons, err := t.Load(c.Ctx, ec, consumer, false)
+		if err != nil {
+			return err
+		}
+		var row doc.Doc
+		for _, r := range cons.Rows("consumer_doctypes") {
+			if r.Str("ref_doctype") == doctype && r.Str("status") == "Approved" && r.Int("unsubscribed") == 0 {
+				row = r
+			}
+		}
+		if row == nil {
+			return errs.Permission("%s is not approved for %s", doctype, consumer)
+		}
+		dt, err := t.Meta(doctype)
+		if err != nil {
+			return err
+		}
+		total, err := t.Count(c.Ctx, &filter.Query{DocType: dt})
+		if err != nil {
+			return err
+		}
+		names, err := t.Select(c.Ctx, &filter.Query{DocType: dt, Fields: []string{"name"}, Limit: limit,
+			Where:   []filter.Cond{{Field: "name", Op: ">", Value: after, Kind: meta.KindText}},
+			OrderBy: []filter.Order{{Field: "name"}}})
+		if err != nil {
+			return err
+		}
+		head, err := t.StreamHead(c.Ctx)
+		if err != nil {
+			return err
+		}
+		docs := make([]map[string]any, 0, len(names))
+		last := after
+		for _, n := range names {
+			last = n.Name()
+			d, err := t.Find(c.Ctx, dt, n.Name(), false)
+			if err != nil || d == nil {
+				return err
+			}
+			if d.Str("remote_site_name") == consumer {
+				continue // it came from this consumer: sending it back would be an echo
+			}
+			if cnd := row.Str("condition"); cnd != "" {
+				ok, err := Conditions.Match(c.Ctx, cnd, map[string]any{"doc": plainDoc(d), "consumer": plainDoc(cons)})
+				if err != nil || !ok {
+					continue
+				}
+				if err := t.SetKV(c.Ctx, "cond-sent\x00"+consumer+"\x00"+doctype+"\x00"+d.Name(), "1"); err != nil {
+					return err
+				}
+			}
+			docs = append(docs, plainDoc(d.WithoutNulls()))
+		}
+		out = map[string]any{"docs": docs, "total": total, "after": last, "done": len(names) < limit, "head_seq": head}
+		return nil
+	})
+	return out, err
+}
+
+// backfillStep fetches and applies one page of the first subscription row
+// whose backfill is not done. It reports whether it did any work.
+func (s *Streamer) backfillStep(ctx context.Context, p *producerCfg) (bool, error) {
+	var remoteDT string
+	var row doc.Doc
+	for dt, r := range p.rows {
+		if r.Int("backfill") != 0 && r.Str("backfill_status") != "Done" && r.Int("has_mapping") == 0 {
+			if remoteDT == "" || dt < remoteDT {
+				remoteDT, row = dt, r
+			}
+		}
+	}
+	if row == nil {
+		return false, nil
+	}
+	args := url.Values{"event_consumer": {s.URL}, "doctype": {remoteDT}, "after": {row.Str("backfill_after")},
+		"limit": {strconv.Itoa(s.Cfg.PageSize)}}
+	msg, _, err := p.client.Call(ctx, backfillMethod, args)
+	if err != nil {
+		if !p.native {
+			// A Frappe producer has no backfill method: say so on the row.
+			return true, s.setBackfill(ctx, p, row, func(r doc.Doc) {
+				r["backfill_status"], r["backfill_error"] = "Failed", "the producer does not offer backfill (not a docstream site): "+err.Error()
+			})
+		}
+		return false, err
+	}
+	var page struct {
+		Docs  []map[string]any `json:"docs"`
+		Total int64            `json:"total"`
+		After string           `json:"after"`
+		Done  bool             `json:"done"`
+	}
+	if err := json.Unmarshal(msg, &page); err != nil {
+		return false, fmt.Errorf("backfill answer not understood: %w", err)
+	}
+	logs := make([]remoteLog, 0, len(page.Docs))
+	for _, d := range page.Docs {
+		b, _ := json.Marshal(d)
+		data, _ := json.Marshal(string(b))
+		name, _ := d["name"].(string)
+		logs = append(logs, remoteLog{UpdateType: "Create", RefDocType: remoteDT, DocName: name, Data: data})
+	}
+	deps, err := s.fetchDependencies(ctx, p, logs)
+	if err != nil {
+		return false, err
+	}
+	err = s.App.Update(ctx, func(t *app.Tx) error {
+		u, err := t.LoadUser(ctx, p.user)
+		if err != nil {
+			return err
+		}
+		if err := s.insertDependencies(ctx, t, p, deps); err != nil {
+			return err
+		}
+		for _, l := range logs {
+			if _, err := s.applyEvent(ctx, t, u, syncEvent{log: l, producer: p.name, row: row}); err != nil {
+				return err
+			}
+		}
+		return s.updateRow(ctx, t, p.name, row, func(r doc.Doc) {
+			r["backfill_after"] = page.After
+			r["backfill_total"] = page.Total
+			r["backfill_done"] = r.Int("backfill_done") + int64(len(logs))
+			r["backfill_status"] = map[bool]string{true: "Done", false: "Running"}[page.Done]
+		})
+	})
+	if err == nil {
+		s.Metrics.EventsApplied.WithLabelValues(p.name).Add(float64(len(logs)))
+	}
+	return true, err
+}
+
+func (s *Streamer) setBackfill(ctx context.Context, p *producerCfg, row doc.Doc, f func(doc.Doc)) error {
+	return s.App.Update(ctx, func(t *app.Tx) error { return s.updateRow(ctx, t, p.name, row, f) })
+}
+
+// updateRow changes a subscription row without the Event Producer's hooks
+// (nothing to tell the producer) and mirrors it into the worker's copy.
+func (s *Streamer) updateRow(ctx context.Context, t *app.Tx, producer string, row doc.Doc, f func(doc.Doc)) error {
+	rdt, _ := t.Meta("Event Producer Document Type")
+	r, err := t.GetRow(ctx, rdt, row.Name(), true)
+	if err != nil {
+		return err
+	}
+	if r == nil {
+		return errs.NotFound("subscription row %s of %s is gone", row.Name(), producer)
+	}
+	f(r)
+	if err := t.UpdateRow(ctx, rdt, r); err != nil {
+		return err
+	}
+	f(row)
+	return nil
+}
