@@ -30,6 +30,16 @@ func (d Doc) Int(f string) int64 {
 		return int64(n)
 	case int:
 		return int64(n)
+	case json.Number:
+		if i, err := n.Int64(); err == nil {
+			return i
+		}
+		f, _ := n.Float64()
+		return int64(f)
+	case bool:
+		if n {
+			return 1
+		}
 	}
 	return 0
 }

@@ -126,7 +126,16 @@ func errorText(err error) string {
 // the producer as origin (so it is not streamed back there: echo guard).
 func (s *Streamer) applyLog(ctx context.Context, t *app.Tx, u perm.User, ev syncEvent) (string, error) {
 	l := ev.log
-	dt, err := t.Meta(ev.row.Str("ref_doctype"))
+	var m *mapping
+	localDT := ev.row.Str("ref_doctype")
+	if ev.row.Str("mapping") != "" && (ev.row.Int("has_mapping") != 0 || ev.syncLog != "") {
+		var err error
+		if m, err = loadMapping(ctx, t, ev.row.Str("mapping"), 0); err != nil {
+			return "", err
+		}
+		localDT = m.local
+	}
+	dt, err := t.Meta(localDT)
 	if err != nil {
 		return "", err
 	}
@@ -149,6 +158,15 @@ func (s *Streamer) applyLog(ctx context.Context, t *app.Tx, u perm.User, ev sync
 		d, err := doc.FromJSON([]byte(data))
 		if err != nil {
 			return localName, errs.Validation("Create data is not a JSON document: %v", err)
+		}
+		if m != nil {
+			p, err := s.producerClient(ctx, t, ev.producer)
+			if err != nil {
+				return localName, err
+			}
+			if d, err = s.mapDoc(ctx, t, p.client, p, m, d, true); err != nil {
+				return localName, err
+			}
 		}
 		d = incoming(d)
 		if local != nil {
@@ -174,6 +192,15 @@ func (s *Streamer) applyLog(ctx context.Context, t *app.Tx, u perm.User, ev sync
 		diff, err := doc.DecodeUpdate([]byte(data))
 		if err != nil {
 			return localName, errs.Validation("Update data is not a valid diff: %v", err)
+		}
+		if m != nil {
+			p, err := s.producerClient(ctx, t, ev.producer)
+			if err != nil {
+				return localName, err
+			}
+			if diff, err = s.mapUpdate(ctx, t, p.client, p, m, diff); err != nil {
+				return localName, err
+			}
 		}
 		next, err := doc.Apply(dt, local, diff)
 		if err != nil {
@@ -336,3 +363,16 @@ func (s *Streamer) recordLag(p *producerCfg, head int64, last *remoteLog) {
 }
 
 var _ = json.Marshal
+
+// producerClient loads the producer's configuration for the calls a mapped
+// event makes (Document dependencies).
+func (s *Streamer) producerClient(ctx context.Context, t *app.Tx, producer string) (*producerCfg, error) {
+	p, err := s.loadProducer(ctx, t, producer)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, errs.NotFound("Event Producer %s not found", producer)
+	}
+	return p, nil
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"docstream/internal/app"
+	"docstream/internal/cond"
 	"docstream/internal/doc"
 	"docstream/internal/errs"
 	"docstream/internal/frappeclient"
@@ -37,6 +38,9 @@ func (s *Streamer) registerConsumerHooks() {
 		if err := doc.CheckValues(e.DocType, e.Tx.Meta, e.Doc); err != nil {
 			return err
 		}
+		if err := checkConditions(e.Doc.Rows("producer_doctypes")); err != nil {
+			return err
+		}
 		if e.Action == "insert" {
 			return s.register(ctx, e)
 		}
@@ -56,6 +60,9 @@ func (s *Streamer) registerConsumerHooks() {
 		}
 		return s.pushSubscription(ctx, e.Tx, e.Doc)
 	})
+	s.App.On(app.Validate, "Document Type Mapping", func(ctx context.Context, e *app.HookEvent) error {
+		return validateMapping(e.Tx, e.Doc)
+	})
 	s.App.On(app.OnTrash, "Event Producer", func(ctx context.Context, e *app.HookEvent) error {
 		lu, _ := e.Tx.Meta("Event Producer Last Update")
 		name := e.Doc.Name()
@@ -65,6 +72,19 @@ func (s *Streamer) registerConsumerHooks() {
 		}
 		return e.Tx.DeleteRow(ctx, lu, name)
 	})
+}
+
+// checkConditions refuses a condition that does not parse, when it is saved
+// rather than when the producer first evaluates it.
+func checkConditions(rows []doc.Doc) error {
+	for _, r := range rows {
+		if _, expr, isCmd := cond.ParseCondition(r.Str("condition")); !isCmd && expr != "" {
+			if _, err := cond.Compile(expr); err != nil {
+				return errs.Validation("Row #%d (%s): the condition does not parse: %v", r.Int("idx"), r.Str("ref_doctype"), err)
+			}
+		}
+	}
+	return nil
 }
 
 // remoteDocType is the producer-side DocType of a subscription row.
