@@ -100,7 +100,7 @@ func Open(ctx context.Context, cfg Config) (*Site, error) {
 	s.Stream.Owner = host + "|" + ln.Addr().String() + "|" + abs
 	s.Stream.Register(s.API)
 	s.API.Extra = http.HandlerFunc(s.serveExtra)
-	s.Web = web.New(a, nil, cfg.Log) // TODO(lead): pass the stream's StreamView instead of nil
+	s.Web = web.New(a, webView{s.Stream}, cfg.Log)
 	if err := a.Setup(ctx, cfg.AdminPassword); err != nil {
 		st.Close()
 		ln.Close()

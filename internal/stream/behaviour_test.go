@@ -201,3 +201,38 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// The dashboard's overview: states, lag and per-minute series on both sides.
+func TestOverview(t *testing.T) {
+	t.Parallel()
+	p, c := startSite(t, fastStream()), startSite(t, fastStream())
+	noteDocTypes(t, p.Site)
+	noteDocTypes(t, c.Site)
+	subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1)})
+	for i := range 3 {
+		mustInsert(t, p.Site, "Note", doc.Doc{"title": fmt.Sprintf("o%d", i)})
+	}
+	eventually(t, "notes", 10*time.Second, func() bool { return count(t, c.Site, "Note") == 3 })
+	eventually(t, "consumer acknowledged", 10*time.Second, func() bool {
+		o, err := p.Stream.Overview(context.Background())
+		return err == nil && len(o.Consumers) == 1 && o.Consumers[0].LagEvents == 0
+	})
+	co, err := c.Stream.Overview(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(co.Producers) != 1 || co.Producers[0].Name != p.URL || co.Producers[0].State != "connected" {
+		t.Fatalf("consumer overview = %+v", co)
+	}
+	sum := 0.0
+	for _, pt := range co.Producers[0].EventsPerMinute {
+		sum += pt.V
+	}
+	if len(co.Producers[0].EventsPerMinute) != 60 || sum < 3 {
+		t.Fatalf("events per minute: %d points summing to %v, want 60 points and at least 3 events", len(co.Producers[0].EventsPerMinute), sum)
+	}
+	po, _ := p.Stream.Overview(context.Background())
+	if po.Consumers[0].Name != c.URL || po.Consumers[0].State != "connected" {
+		t.Fatalf("producer overview = %+v", po.Consumers[0])
+	}
+}
