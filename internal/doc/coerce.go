@@ -215,7 +215,13 @@ func toTimeText(f *meta.Field, v any, parse func(string) (string, bool), what st
 
 func toText(f *meta.Field, v any) (any, error) {
 	switch x := v.(type) {
-	case nil, string:
+	case nil:
+		return x, nil
+	case string:
+		// PostgreSQL cannot store NUL in text; refuse it on both stores alike.
+		if strings.ContainsRune(x, 0) {
+			return nil, errs.Invalid("FrappeTypeError", "%s contains a NUL character", f.DisplayLabel())
+		}
 		return x, nil
 	case int64:
 		return strconv.FormatInt(x, 10), nil

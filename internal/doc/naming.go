@@ -270,6 +270,9 @@ func ValidateName(doctype, name string) (string, error) {
 	if strings.HasPrefix(name, "New "+doctype) {
 		return "", errs.New(errs.KindConflict, "NameError", "There were some errors setting the name, please contact the administrator")
 	}
+	if strings.ContainsRune(name, 0) || len(name) > 1000 {
+		return "", errs.New(errs.KindConflict, "NameError", "Name cannot contain a NUL character or be longer than 1000 bytes")
+	}
 	if strings.ContainsAny(name, "<>") {
 		return "", errs.New(errs.KindConflict, "NameError", "Name cannot contain special characters like '<', '>'")
 	}

@@ -88,7 +88,7 @@ func (s *Streamer) apiBackfillPage(c *api.Call) (any, error) {
 				if err != nil || !ok {
 					continue
 				}
-				if err := t.SetKV(c.Ctx, "cond-sent\x00"+consumer+"\x00"+doctype+"\x00"+d.Name(), "1"); err != nil {
+				if err := t.SetKV(c.Ctx, condKey(consumer, doctype, d.Name()), "1"); err != nil {
 					return err
 				}
 			}
@@ -106,7 +106,9 @@ func (s *Streamer) backfillStep(ctx context.Context, p *producerCfg) (bool, erro
 	var remoteDT string
 	var row doc.Doc
 	for dt, r := range p.rows {
-		if r.Int("backfill") != 0 && r.Str("backfill_status") != "Done" && r.Int("has_mapping") == 0 {
+		// "Failed": a Frappe producer refused the method; asking again on
+		// every step would hammer it (and busy-loop this worker).
+		if r.Int("backfill") != 0 && r.Str("backfill_status") != "Done" && r.Str("backfill_status") != "Failed" && r.Int("has_mapping") == 0 {
 			if remoteDT == "" || dt < remoteDT {
 				remoteDT, row = dt, r
 			}

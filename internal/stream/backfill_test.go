@@ -58,15 +58,16 @@ func TestBackfillResumes(t *testing.T) {
 
 // With backfill switched off, only changes after approval stream.
 func TestBackfillOff(t *testing.T) {
-	t.Parallel()
-	p, c := startSite(t, fastStream()), startSite(t, fastStream())
-	noteDocTypes(t, p.Site)
-	noteDocTypes(t, c.Site)
-	mustInsert(t, p.Site, "Note", doc.Doc{"title": "before"})
-	subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1), "backfill": int64(0)})
-	mustInsert(t, p.Site, "Note", doc.Doc{"title": "after"})
-	eventually(t, "new note", 10*time.Second, func() bool { return find(c.Site, "Note", "after") != nil })
-	if find(c.Site, "Note", "before") != nil {
-		t.Fatal("an existing document arrived though backfill is off")
-	}
+	forEachStore(t, func(t *testing.T, start starter) {
+		p, c := start(t, fastStream()), start(t, fastStream())
+		noteDocTypes(t, p.Site)
+		noteDocTypes(t, c.Site)
+		mustInsert(t, p.Site, "Note", doc.Doc{"title": "before"})
+		subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1), "backfill": int64(0)})
+		mustInsert(t, p.Site, "Note", doc.Doc{"title": "after"})
+		eventually(t, "new note", 10*time.Second, func() bool { return find(c.Site, "Note", "after") != nil })
+		if find(c.Site, "Note", "before") != nil {
+			t.Fatal("an existing document arrived though backfill is off")
+		}
+	})
 }

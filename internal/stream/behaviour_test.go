@@ -40,76 +40,78 @@ func eq(field string, v any) filter.Cond {
 // Two-way: A streams Note to B and B streams Note to A. One change on A is
 // applied once on B and never comes back to A as a new event.
 func TestEchoGuardTwoWay(t *testing.T) {
-	t.Parallel()
-	a, b := startSite(t, fastStream()), startSite(t, fastStream())
-	noteDocTypes(t, a.Site)
-	noteDocTypes(t, b.Site)
-	subscribe(t, a, b, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(0)})
-	subscribe(t, b, a, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(0)})
+	forEachStore(t, func(t *testing.T, start starter) {
+		a, b := start(t, fastStream()), start(t, fastStream())
+		noteDocTypes(t, a.Site)
+		noteDocTypes(t, b.Site)
+		subscribe(t, a, b, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(0)})
+		subscribe(t, b, a, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(0)})
 
-	mustInsert(t, a.Site, "Note", doc.Doc{"title": "from-a"})
-	eventually(t, "note on B", 10*time.Second, func() bool { return count(t, b.Site, "Note") == 1 })
-	mustSave(t, a.Site, "Note", "from-a", doc.Doc{"body": "changed on A"})
-	eventually(t, "update on B", 10*time.Second, func() bool {
-		return count(t, b.Site, "Note", eq("body", "changed on A")) == 1
+		mustInsert(t, a.Site, "Note", doc.Doc{"title": "from-a"})
+		eventually(t, "note on B", 10*time.Second, func() bool { return count(t, b.Site, "Note") == 1 })
+		mustSave(t, a.Site, "Note", "from-a", doc.Doc{"body": "changed on A"})
+		eventually(t, "update on B", 10*time.Second, func() bool {
+			return count(t, b.Site, "Note", eq("body", "changed on A")) == 1
+		})
+		// Give any echo time to travel, then check nothing came back.
+		time.Sleep(1500 * time.Millisecond)
+		if n := count(t, a.Site, "Note"); n != 1 {
+			t.Fatalf("A has %d notes, want 1 (echo)", n)
+		}
+		if n := count(t, b.Site, "Note"); n != 1 {
+			t.Fatalf("B has %d notes, want 1", n)
+		}
+		// B logged the applied changes for its own consumer A, marked with their
+		// origin, and A was never served them.
+		if n := count(t, b.Site, "Event Update Log", eq("origin", a.URL)); n != 2 {
+			t.Fatalf("B logged %d changes from A, want 2 (create and update)", n)
+		}
+		if n := count(t, a.Site, "Event Sync Log"); n != 0 {
+			t.Fatalf("A applied %d events from B, want 0", n)
+		}
 	})
-	// Give any echo time to travel, then check nothing came back.
-	time.Sleep(1500 * time.Millisecond)
-	if n := count(t, a.Site, "Note"); n != 1 {
-		t.Fatalf("A has %d notes, want 1 (echo)", n)
-	}
-	if n := count(t, b.Site, "Note"); n != 1 {
-		t.Fatalf("B has %d notes, want 1", n)
-	}
-	// B logged the applied changes for its own consumer A, marked with their
-	// origin, and A was never served them.
-	if n := count(t, b.Site, "Event Update Log", eq("origin", a.URL)); n != 2 {
-		t.Fatalf("B logged %d changes from A, want 2 (create and update)", n)
-	}
-	if n := count(t, a.Site, "Event Sync Log"); n != 0 {
-		t.Fatalf("A applied %d events from B, want 0", n)
-	}
 }
 
 // A failing event is retried with backoff, stays visible as Failed, later
 // events of the same document wait behind it, and other documents flow on.
 func TestFailedEventRetriedAndOrdered(t *testing.T) {
-	t.Parallel()
-	p, c := startSite(t, fastStream()), startSite(t, fastStream())
-	noteDocTypes(t, p.Site)
-	noteDocTypes(t, c.Site)
-	// The consumer's Note requires a field the producer never sets: every
-	// Create fails until the consumer relaxes the rule.
-	mustInsert(t, c.Site, "Custom Field", doc.Doc{"dt": "Note", "fieldname": "approver", "fieldtype": "Data", "reqd": int64(1)})
-	subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1)})
+	forEachStore(t, func(t *testing.T, start starter) {
+		p, c := start(t, fastStream()), start(t, fastStream())
+		noteDocTypes(t, p.Site)
+		noteDocTypes(t, c.Site)
+		// The consumer's Note requires a field the producer never sets: every
+		// Create fails until the consumer relaxes the rule.
+		mustInsert(t, c.Site, "Custom Field", doc.Doc{"dt": "Note", "fieldname": "approver", "fieldtype": "Data", "reqd": int64(1)})
+		subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1)})
 
-	mustInsert(t, p.Site, "Note", doc.Doc{"title": "blocked"})
-	mustSave(t, p.Site, "Note", "blocked", doc.Doc{"body": "second change"})
-	eventually(t, "a Failed sync log", 10*time.Second, func() bool {
-		// The Create fails; the Update waits behind it. (If the backfill that
-		// follows approval saw the document first, its Create is the failed
-		// one and the live Create waits too.)
-		return count(t, c.Site, "Event Sync Log", eq("status", "Failed")) == 1 &&
-			count(t, c.Site, "Event Sync Log", eq("status", "Queued")) >= 1
-	})
-	failed := firstSyncLog(t, c.Site, "Failed")
-	if !strings.Contains(failed.Str("error"), "approver") {
-		t.Fatalf("error = %q, want it to name the missing field", failed.Str("error"))
-	}
-	// Retried with backoff: attempts grow.
-	eventually(t, "retries", 10*time.Second, func() bool { return firstSyncLog(t, c.Site, "Failed").Int("attempts") >= 2 })
+		mustInsert(t, p.Site, "Note", doc.Doc{"title": "blocked"})
+		mustSave(t, p.Site, "Note", "blocked", doc.Doc{"body": "second change"})
+		eventually(t, "a Failed sync log", 10*time.Second, func() bool {
+			// The Create fails; the Update waits behind it. (If the backfill that
+			// follows approval saw the document first, its Create is the failed
+			// one and the live Create waits too.)
+			return count(t, c.Site, "Event Sync Log", eq("status", "Failed")) == 1 &&
+				count(t, c.Site, "Event Sync Log", eq("status", "Queued")) >= 1
+		})
+		failed := firstSyncLog(t, c.Site, "Failed")
+		if !strings.Contains(failed.Str("error"), "approver") {
+			t.Fatalf("error = %q, want it to name the missing field", failed.Str("error"))
+		}
+		// Retried with backoff: attempts grow.
+		eventually(t, "retries", 10*time.Second, func() bool { return firstSyncLog(t, c.Site, "Failed").Int("attempts") >= 2 })
 
-	// Another document is not held up.
-	mustInsert(t, c.Site, "Note", doc.Doc{"title": "local", "approver": "x"}) // unrelated local doc
-	mustSave(t, c.Site, "Custom Field", "Note-approver", doc.Doc{"reqd": int64(0)})
-	_ = mustGet
-	eventually(t, "blocked doc applied in order after the fix", 15*time.Second, func() bool {
-		d := find(c.Site, "Note", "blocked")
-		return d != nil && d.Str("body") == "second change"
-	})
-	eventually(t, "no Failed or Queued left", 10*time.Second, func() bool {
-		return count(t, c.Site, "Event Sync Log", eq("status", "Failed")) == 0 &&
-			count(t, c.Site, "Event Sync Log", eq("status", "Queued")) == 0
+		// Another document is not held up.
+		mustInsert(t, c.Site, "Note", doc.Doc{"title": "local", "approver": "x"}) // unrelated local doc
+		mustSave(t, c.Site, "Custom Field", "Note-approver", doc.Doc{"reqd": int64(0)})
+		_ = mustGet
+		eventually(t, "blocked doc applied in order after the fix", 15*time.Second, func() bool {
+			d := find(c.Site, "Note", "blocked")
+			return d != nil && d.Str("body") == "second change"
+		})
+		eventually(t, "no Failed or Queued left", 10*time.Second, func() bool {
+			return count(t, c.Site, "Event Sync Log", eq("status", "Failed")) == 0 &&
+				count(t, c.Site, "Event Sync Log", eq("status", "Queued")) == 0
+		})
 	})
 }
 

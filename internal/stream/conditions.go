@@ -35,7 +35,7 @@ func (s *Streamer) filterByCondition(ctx context.Context, t *app.Tx, consumer do
 			continue
 		}
 		dt, name := r.Str("ref_doctype"), r.Str("docname")
-		key := "cond-sent\x00" + consumer.Name() + "\x00" + dt + "\x00" + name
+		key := condKey(consumer.Name(), dt, name)
 		sentVal, _, err := t.GetKV(ctx, key)
 		if err != nil {
 			return nil, err
@@ -105,4 +105,11 @@ func plainDoc(d doc.Doc) map[string]any {
 		m[k] = v
 	}
 	return m
+}
+
+// condKey names the "sent to this consumer" mark of a document. The unit
+// separator cannot appear in URLs or DocType names; NUL would, on
+// PostgreSQL, not be storable in text at all.
+func condKey(consumer, doctype, name string) string {
+	return "cond-sent\x1f" + consumer + "\x1f" + doctype + "\x1f" + name
 }

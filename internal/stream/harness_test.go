@@ -11,6 +11,7 @@ import (
 	"docstream/internal/app"
 	"docstream/internal/doc"
 	"docstream/internal/site"
+	"docstream/internal/sitetest"
 	"docstream/internal/stream"
 )
 
@@ -35,8 +36,37 @@ func startSite(t *testing.T, cfg stream.Config) *testSite {
 // startSiteAt opens (or reopens) the site in dir on addr.
 func startSiteAt(t *testing.T, dir, addr string, cfg stream.Config) *testSite {
 	t.Helper()
+	return startSiteDB(t, dir, addr, "", cfg)
+}
+
+// starter opens a fresh site of one store kind.
+type starter func(t *testing.T, cfg stream.Config) *testSite
+
+// forEachStore runs body on SQLite sites, and on PostgreSQL sites (one
+// schema each) when DOCSTREAM_TEST_POSTGRES is set.
+func forEachStore(t *testing.T, body func(t *testing.T, start starter)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		body(t, startSite)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		if sitetest.PostgresDSN() == "" {
+			t.Skipf("PostgreSQL tests are off: set %s to run them", sitetest.EnvPostgres)
+		}
+		t.Parallel()
+		body(t, func(t *testing.T, cfg stream.Config) *testSite {
+			t.Helper()
+			return startSiteDB(t, t.TempDir(), "127.0.0.1:0", sitetest.NewSchema(t), cfg)
+		})
+	})
+}
+
+// startSiteDB opens (or reopens) a site; dsn "" means SQLite in dir.
+func startSiteDB(t *testing.T, dir, addr, dsn string, cfg stream.Config) *testSite {
+	t.Helper()
 	ctx := context.Background()
-	s, err := site.Open(ctx, site.Config{Addr: addr, DataDir: dir, AdminPassword: "admin",
+	s, err := site.Open(ctx, site.Config{Addr: addr, DataDir: dir, DB: dsn, AdminPassword: "admin",
 		Log: testLog(t), Stream: cfg})
 	if err != nil {
 		t.Fatal(err)

@@ -209,7 +209,9 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 				// until it pulls again (it drops those that arrive while its
 				// pull job still runs).
 				s.kickConsumer(p.consumer)
-				s.renotifyUntilPulled(p.consumer)
+				if len(logs) > 0 { // else its cursor cannot move: no use
+					s.renotifyUntilPulled(p.consumer)
+				}
 			}
 			s.Metrics.LogsServed.WithLabelValues(p.consumer).Add(float64(len(logs)))
 			return logs, nil

@@ -157,7 +157,15 @@ func (fc *frappeConsumer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// resume lets queued notifications run (the RQ worker becomes free).
+// idle: no pull job queued or running.
+func (fc *frappeConsumer) idle() bool {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	return !fc.jobActive
+}
+
+// setPaused holds the job queue (a busy RQ worker), or frees it and lets
+// the queued job run.
 func (fc *frappeConsumer) setPaused(p bool) {
 	fc.mu.Lock()
 	fc.paused = p
@@ -393,43 +401,51 @@ func TestWireFrappeConsumer(t *testing.T) {
 		t.Fatalf("duplicate registration changed the Event Consumer's api_key to %q", k)
 	}
 
-	// C2: GET /api/resource/Event Consumer/<url>: name unencoded, as Frappe
-	// concatenates it; REST answer in data, never message.
+	// C2 then C3, as update_event_consumer does on every save of the Event
+	// Producer: GET /api/resource/Event Consumer/<url> (name unencoded, as
+	// Frappe concatenates it; REST answers in data, never message), rebuild
+	// consumer_doctypes from the local rows with the producer's statuses,
+	// set user and incoming_change, and PUT the whole doc back as
+	// data=<json>. The api_secret sent back is a mask: all-* means unchanged.
+	// Frappe sends incoming_change as True; 1 is tried too.
 	target := "/api/resource/Event%20Consumer/" + v14.URL
-	r = frappeDo(t, http.MethodGet, p.URL, target, "", v14.authz)
-	top := r.JSON(t)
-	if r.Status != http.StatusOK || top["data"] == nil || top["message"] != nil {
-		t.Fatalf("GET %s: HTTP %d %s, want 200 {\"data\": …} without message", target, r.Status, r.Body)
-	}
-	ecDoc, _ := top["data"].(map[string]any)
-	if ecDoc["name"] != v14.URL {
-		t.Fatalf("GET %s: name %v", target, ecDoc["name"])
-	}
-	if s, _ := ecDoc["api_secret"].(string); s == v14.secret {
-		t.Errorf("GET Event Consumer returns the api_secret in clear")
-	}
-
-	// C3: update_event_consumer: rebuild consumer_doctypes from the local
-	// rows with the producer's statuses, user, incoming_change = True, and
-	// PUT the whole doc back with data=<json>. The api_secret is a mask.
-	config, _ := ecDoc["consumer_doctypes"].([]any)
-	status := "Pending"
-	for _, e := range config {
-		if m, _ := e.(map[string]any); m["ref_doctype"] == "Note" {
-			status, _ = m["status"].(string)
+	for _, incoming := range []any{true, 1} {
+		r = frappeDo(t, http.MethodGet, p.URL, target, "", v14.authz)
+		top := r.JSON(t)
+		if r.Status != http.StatusOK || top["data"] == nil || top["message"] != nil {
+			t.Fatalf("GET %s: HTTP %d %s, want 200 {\"data\": …} without message", target, r.Status, r.Body)
 		}
-	}
-	ecDoc["consumer_doctypes"] = []any{pyObj{{"ref_doctype", "Note"}, {"status", status}, {"unsubscribed", 0}, {"condition", nil}}}
-	ecDoc["user"] = subscriber
-	ecDoc["incoming_change"] = true
-	ecDoc["api_secret"] = "**********"
-	before := v14.epCount()
-	r = frappeDo(t, http.MethodPut, p.URL, target, pyForm("data", pyDumps(ecDoc)), v14.authz)
-	if top := r.JSON(t); r.Status != http.StatusOK || top["data"] == nil || top["message"] != nil {
-		t.Fatalf("PUT %s: HTTP %d %s, want 200 {\"data\": …}", target, r.Status, r.Body)
-	}
-	if _, n, _, _, _ := v14.snapshot(); v14.epCount() != before || len(n) != 0 {
-		t.Fatalf("the incoming_change PUT was echoed back to the consumer")
+		ecDoc, _ := top["data"].(map[string]any)
+		if ecDoc["name"] != v14.URL {
+			t.Fatalf("GET %s: name %v", target, ecDoc["name"])
+		}
+		if s, _ := ecDoc["api_secret"].(string); s == v14.secret {
+			t.Errorf("GET Event Consumer returns the api_secret in clear")
+		}
+		config, _ := ecDoc["consumer_doctypes"].([]any)
+		status := "Pending"
+		for _, e := range config {
+			if m, _ := e.(map[string]any); m["ref_doctype"] == "Note" {
+				status, _ = m["status"].(string)
+			}
+		}
+		ecDoc["consumer_doctypes"] = []any{pyObj{{"ref_doctype", "Note"}, {"status", status}, {"unsubscribed", 0}, {"condition", nil}}}
+		ecDoc["user"] = subscriber
+		ecDoc["incoming_change"] = incoming
+		ecDoc["api_secret"] = "**********"
+		before := v14.epCount()
+		r = frappeDo(t, http.MethodPut, p.URL, target, pyForm("data", pyDumps(ecDoc)), v14.authz)
+		if top := r.JSON(t); r.Status != http.StatusOK || top["data"] == nil || top["message"] != nil {
+			t.Fatalf("PUT %s (incoming_change %v): HTTP %d %s, want 200 {\"data\": …}", target, incoming, r.Status, r.Body)
+		}
+		if _, n, _, _, _ := v14.snapshot(); v14.epCount() != before || len(n) != 0 {
+			t.Fatalf("the PUT with incoming_change %v was echoed back to the consumer", incoming)
+		}
+		ec := mustGet(t, p.Site, "Event Consumer", v14.URL)
+		rows := ec.Rows("consumer_doctypes")
+		if ec.Str("api_key") != v14.key || ec.Int("incoming_change") != 0 || len(rows) != 1 || rows[0].Str("ref_doctype") != "Note" || rows[0].Str("status") != "Pending" {
+			t.Fatalf("Event Consumer after the PUT: %v", ec)
+		}
 	}
 
 	// The producer admin approves: P3 GET + P5 PUT on the consumer's Event
@@ -457,22 +473,40 @@ func TestWireFrappeConsumer(t *testing.T) {
 		}
 	}
 
-	// Backlog bigger than a page (FrappePage 3): the v14 consumer's job
-	// queue is busy while 10 documents are written, so it has one queued
-	// job and drops every other notification; it must still get all 10.
-	v14.setPaused(true)
-	for i := range 10 {
-		mustInsert(t, p.Site, "Note", doc.Doc{"title": fmt.Sprintf("n%d", i), "items": []doc.Doc{{"item": "a", "qty": 1.0}, {"item": "b", "qty": 2.0}}})
-	}
-	eventually(t, "a notification while the job queue is busy", 5*time.Second, func() bool {
-		_, n, _, _, _ := v14.snapshot()
-		return len(n) > 0
-	})
-	v14.setPaused(false)
 	t.Cleanup(func() {
 		for _, fc := range []*frappeConsumer{v14, esapp} {
 			logs, n, pulls, dropped, v := fc.snapshot()
 			t.Logf("%s: %d logs, %d notifications, %d dropped, %d pulls, violations %v", fc.prefix, len(logs), len(n), dropped, pulls, v)
+		}
+	})
+	// A Frappe consumer runs one pull job at a time and drops a notification
+	// that arrives while one is queued or running (W9); the producer's
+	// periodic catch-up notification (CatchUp, off here) recovers such a
+	// loss. To test the backlog re-notification alone, each consumer's job
+	// queue is held busy while documents are written: it then has one queued
+	// job and has dropped every other notification.
+	whileBusy := func(write func()) {
+		var before []int
+		for _, fc := range []*frappeConsumer{v14, esapp} {
+			eventually(t, fc.prefix+" consumer idle", 10*time.Second, fc.idle)
+			fc.setPaused(true)
+			_, n, _, _, _ := fc.snapshot()
+			before = append(before, len(n))
+		}
+		write()
+		for i, fc := range []*frappeConsumer{v14, esapp} {
+			eventually(t, fc.prefix+" consumer notified while busy", 5*time.Second, func() bool {
+				_, n, _, _, _ := fc.snapshot()
+				return len(n) > before[i]
+			})
+			fc.setPaused(false)
+		}
+	}
+
+	// Backlog bigger than a page (FrappePage 3): 10 documents.
+	whileBusy(func() {
+		for i := range 10 {
+			mustInsert(t, p.Site, "Note", doc.Doc{"title": fmt.Sprintf("n%d", i), "items": []doc.Doc{{"item": "a", "qty": 1.0}, {"item": "b", "qty": 2.0}}})
 		}
 	})
 	for _, fc := range []*frappeConsumer{v14, esapp} {
@@ -487,10 +521,12 @@ func TestWireFrappeConsumer(t *testing.T) {
 	items := n0.Rows("items")
 	items[0]["qty"] = 5.0
 	kept, removed := items[0].Name(), items[1].Name()
-	mustSave(t, p.Site, "Note", "n0", doc.Doc{"body": "edited", "items": []doc.Doc{items[0], {"item": "c", "qty": 3.0}}})
-	if err := p.App.Delete(t.Context(), adminUser(), "Note", "n1", optsNone()); err != nil {
-		t.Fatal(err)
-	}
+	whileBusy(func() {
+		mustSave(t, p.Site, "Note", "n0", doc.Doc{"body": "edited", "items": []doc.Doc{items[0], {"item": "c", "qty": 3.0}}})
+		if err := p.App.Delete(t.Context(), adminUser(), "Note", "n1", optsNone()); err != nil {
+			t.Fatal(err)
+		}
+	})
 	for _, fc := range []*frappeConsumer{v14, esapp} {
 		eventually(t, fc.prefix+" consumer has the Update and the Delete", 20*time.Second, func() bool {
 			logs, _, _, _, _ := fc.snapshot()
@@ -533,6 +569,16 @@ func TestWireFrappeConsumer(t *testing.T) {
 		json.Unmarshal([]byte(logs[0]["data"].(string)), &created)
 		if created["name"] != "n0" || created["title"] != "n0" || len(created["items"].([]any)) != 2 {
 			t.Errorf("Create data %v", created)
+		}
+		// set_insert runs frappe.get_doc(update.data): the parent needs its
+		// doctype; child rows keep their names.
+		if created["doctype"] != "Note" {
+			t.Errorf("Create data has doctype %v, want Note (frappe.get_doc needs it): %v", created["doctype"], created)
+		}
+		for _, r := range created["items"].([]any) {
+			if row, _ := r.(map[string]any); row["name"] == nil || row["name"] == "" {
+				t.Errorf("Create data child row without a name: %v", row)
+			}
 		}
 		// Update data: the four keys of §3.3, row_changed a list of partial rows with name.
 		upd := logs[10]
@@ -780,6 +826,13 @@ func (fp *frappeProducer) notify(tb testing.TB, c *testSite) {
 // Producer, set each row's status, incoming_change = True, PUT it back.
 func (fp *frappeProducer) approve(tb testing.TB, c *testSite, status string) {
 	tb.Helper()
+	fp.mu.Lock() // the admin's edit of the Event Consumer on the producer
+	if fp.consumer != nil {
+		for _, r := range fp.consumer["consumer_doctypes"].([]any) {
+			r.(map[string]any)["status"] = status
+		}
+	}
+	fp.mu.Unlock()
 	target := "/api/resource/Event%20Producer/" + fp.URL
 	r := frappeDo(tb, http.MethodGet, c.URL, target, "", basicAuth(c.key, c.secret))
 	top := r.JSON(tb)
@@ -907,6 +960,46 @@ func wireProducerFlow(t *testing.T, fp *frappeProducer) {
 		}
 	}
 
+	// A later save of the Event Producer on the consumer pushes the
+	// subscription to the Frappe producer (C2 GET, C3 PUT of its Event
+	// Consumer): the producer's statuses kept, the condition carried,
+	// incoming_change set, the secret masked, the producer keys.
+	n = len(fp.requests())
+	ep = mustGet(t, c.Site, "Event Producer", fp.URL)
+	epRows := ep.Rows("producer_doctypes")
+	epRows[0]["condition"] = "doc.public == 0"
+	mustSave(t, c.Site, "Event Producer", fp.URL, doc.Doc{"producer_doctypes": epRows})
+	var getReq, putReq *wireReq
+	for _, r := range fp.requests()[n:] {
+		if r.Path == "/api/resource/Event Consumer/"+c.URL {
+			switch r.Method {
+			case http.MethodGet:
+				getReq = &r
+			case http.MethodPut:
+				putReq = &r
+			}
+		}
+	}
+	if getReq == nil || putReq == nil {
+		t.Fatalf("saving the Event Producer sent %v, want GET and PUT /api/resource/Event Consumer/%s", fp.requests()[n:], c.URL)
+	}
+	t.Logf("C2/C3 sent as %s %s and %s %s", getReq.Method, getReq.Target, putReq.Method, putReq.Target)
+	var put map[string]any
+	if err := json.Unmarshal([]byte(putReq.Form.Get("data")), &put); err != nil {
+		t.Fatalf("C3 body %q: data is not JSON: %v", putReq.Body, err)
+	}
+	prow, _ := put["consumer_doctypes"].([]any)
+	if getReq.Authz != basicAuth(fp.key, fp.secret) || putReq.Authz != basicAuth(fp.key, fp.secret) || !pyTruthy(put["incoming_change"]) ||
+		put["user"] != subscriber || len(prow) != 1 {
+		t.Fatalf("C3 PUT data %v (auth %q)", put, putReq.Authz)
+	}
+	if r := prow[0].(map[string]any); r["ref_doctype"] != "Note" || r["status"] != "Approved" || r["condition"] != "doc.public == 0" {
+		t.Errorf("C3 row %v: want Note, the producer's status Approved, the new condition", r)
+	}
+	if sec, _ := put["api_secret"].(string); sec != "" && strings.Trim(sec, "*") != "" {
+		t.Errorf("C3 sends api_secret %q: want a mask (all *) or nothing", sec)
+	}
+
 	// Create, Update, Delete logs; a log older than the cursor is never served.
 	fp.addLog(frappeLog{name: "old0000001", updateType: "Create", refDocType: "Note", docname: "old", creation: "2024-03-01 08:59:59.999999", data: noteJSON("old", "x")})
 	c1, c2, c3 := "2024-03-01 09:00:01", "2024-03-01 09:00:02.000500", "2024-03-01 09:00:03.500000"
@@ -987,6 +1080,20 @@ func wireProducerFlow(t *testing.T, fp *frappeProducer) {
 		}
 	}
 	t.Logf("%d pulls; cursors sent: %v", pulls, cursors)
+
+	// A Frappe producer serves only Frappe's methods: a docstream extension
+	// (e.g. backfill) may be tried once, and must not be retried in a loop.
+	foreign := map[string]int{}
+	for _, r := range fp.requests() {
+		if r.Cmd != "" && r.Cmd != fp.prefix+mGetLogs && !strings.HasSuffix(r.Cmd, mRegister) {
+			foreign[r.Cmd]++
+		}
+	}
+	for cmd, k := range foreign {
+		if k > 1 {
+			t.Errorf("the consumer called %s, which a Frappe producer does not have, %d times (along with %d pulls): it must give up after the first refusal", cmd, k, pulls)
+		}
+	}
 
 	// Re-registering the same consumer: Frappe answers {} and the consumer
 	// must refuse cleanly, leaving nothing half-made.
