@@ -69,6 +69,9 @@ func (s *Streamer) applyPage(ctx context.Context, p *producerCfg, logs []remoteL
 				lastSeq = *l.Seq
 			}
 		}
+		if p.native && p.scanned > lastSeq {
+			lastSeq = p.scanned // the page covers everything the producer examined
+		}
 		if err := s.moveCursor(ctx, t, p.name, lastUpdate, lastSeq, head, logs[len(logs)-1].Creation); err != nil {
 			return err
 		}
@@ -326,7 +329,10 @@ func (s *Streamer) moveCursor(ctx context.Context, t *app.Tx, producer, lastUpda
 			"last_update": lastUpdate, "last_seq": lastSeq, "head_seq": head, "last_event_time": lastCreation}, app.Opts{IgnorePermissions: true})
 		return err
 	}
-	row["last_update"], row["last_seq"], row["head_seq"], row["last_event_time"] = lastUpdate, lastSeq, max(head, lastSeq), lastCreation
+	row["last_update"], row["last_seq"], row["head_seq"] = lastUpdate, lastSeq, max(head, lastSeq)
+	if lastCreation != "" {
+		row["last_event_time"] = lastCreation
+	}
 	row["modified"] = doc.FormatDatetime(t.Now())
 	return t.UpdateRow(ctx, lu, row)
 }

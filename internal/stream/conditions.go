@@ -67,8 +67,12 @@ func (s *Streamer) filterByCondition(ctx context.Context, t *app.Tx, consumer do
 		}
 		match, err := Conditions.Match(ctx, condition, map[string]any{"doc": plainDoc(d), "consumer": plainDoc(consumer), "update_log": rec})
 		if err != nil {
+			// Frappe logs has_consumer_access errors in its Error Log; so do we.
 			s.Log.Warn("stream: condition failed; event withheld", "consumer", consumer.Name(), "doctype", dt, "doc", name, "condition", condition, "err", err)
-			s.Metrics.EventsFailed.WithLabelValues("condition:" + consumer.Name()).Inc()
+			if lerr := s.errorLog(ctx, t, "has_consumer_access error: "+consumer.Name(), dt, name,
+				"condition "+condition+"\n"+err.Error()); lerr != nil {
+				return nil, lerr
+			}
 			continue
 		}
 		switch {
@@ -112,4 +116,19 @@ func plainDoc(d doc.Doc) map[string]any {
 // PostgreSQL, not be storable in text at all.
 func condKey(consumer, doctype, name string) string {
 	return "cond-sent\x1f" + consumer + "\x1f" + doctype + "\x1f" + name
+}
+
+// errorLog writes an Error Log row in t.
+func (s *Streamer) errorLog(ctx context.Context, t *app.Tx, title, doctype, name, text string) error {
+	el, err := t.Meta("Error Log")
+	if err != nil {
+		return err
+	}
+	id, err := doc.HashName(s.App.Rand)
+	if err != nil {
+		return err
+	}
+	now := doc.FormatDatetime(t.Now())
+	return t.InsertRow(ctx, el, doc.Doc{"name": id, "owner": "Administrator", "modified_by": "Administrator", "creation": now,
+		"modified": now, "method": title, "reference_doctype": doctype, "reference_name": name, "error": text})
 }

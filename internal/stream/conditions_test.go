@@ -68,6 +68,9 @@ func TestConditionRuntimeError(t *testing.T) {
 	if find(c.Site, "Note", "denied") != nil {
 		t.Fatal("an event whose condition errors was delivered")
 	}
+	if n := count(t, p.Site, "Error Log", eq("reference_name", "denied")); n == 0 {
+		t.Fatal("the condition error is not in the producer's Error Log")
+	}
 }
 
 // The "cmd: name" form calls a condition function registered in Go.

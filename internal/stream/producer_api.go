@@ -197,12 +197,16 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 	deadline := time.Now().Add(p.wait)
 	for {
 		wake := s.newLogs.Wait()
-		logs, head, more, err := s.serveLogs(c.Ctx, c.User, p)
+		logs, head, scanned, more, err := s.serveLogs(c.Ctx, c.User, p)
 		if err != nil {
 			return nil, err
 		}
 		c.W.Header().Set("X-Docstream-Head-Seq", strconv.FormatInt(head, 10))
-		if len(logs) > 0 || p.wait <= 0 || time.Now().After(deadline) {
+		c.W.Header().Set("X-Docstream-Scanned-Seq", strconv.FormatInt(scanned, 10))
+		// A native consumer whose cursor can move past logs it may not see
+		// (conditions, echoes, other DocTypes) is answered at once, so those
+		// are not scanned again on every pull.
+		if len(logs) > 0 || (p.native && scanned > p.afterSeq) || p.wait <= 0 || time.Now().After(deadline) {
 			if more && !p.native {
 				// A Frappe consumer takes what it gets and waits for the next
 				// notification: send one so it drains the backlog, and more
@@ -231,10 +235,12 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 }
 
 // serveLogs reads one page for a consumer and records its acknowledgement
-// (the cursor it sent: it has applied everything up to there).
-func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]map[string]any, int64, bool, error) {
+// (the cursor it sent: it has applied everything up to there). scanned is the
+// seq up to which every log was examined for this consumer: the head when the
+// page is not full (the head is read before the page), else the page's last.
+func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]map[string]any, int64, int64, bool, error) {
 	var out []map[string]any
-	var head int64
+	var head, scanned int64
 	more := false
 	err := s.App.Update(ctx, func(t *app.Tx) error {
 		eul, err := t.Meta("Event Update Log")
@@ -267,6 +273,7 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 		if err := s.ack(ctx, t, consumer, p, head); err != nil {
 			return err
 		}
+		scanned = head
 		if len(dts) == 0 {
 			return nil
 		}
@@ -287,6 +294,7 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 		}
 		if len(rows) > p.limit {
 			rows, more = rows[:p.limit], true
+			scanned = rows[len(rows)-1].Int("seq")
 		}
 		out, err = s.filterByCondition(ctx, t, consumer, approved, rows)
 		return err
@@ -294,7 +302,7 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 	if out == nil {
 		out = []map[string]any{}
 	}
-	return out, head, more, err
+	return out, head, scanned, more, err
 }
 
 // ack records how far a consumer has applied, for lag figures and retention.

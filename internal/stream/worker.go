@@ -152,6 +152,10 @@ type producerCfg struct {
 	rows       map[string]doc.Doc // remote DocType → approved subscription row
 	lastUpdate string
 	lastSeq    int64
+	// scanned is how far the producer examined the log for the last pull
+	// (X-Docstream-Scanned-Seq): the cursor may move there even when every
+	// log up to it was withheld (conditions, echoes, other DocTypes).
+	scanned int64
 }
 
 func (s *Streamer) loadProducer(ctx context.Context, t *app.Tx, name string) (*producerCfg, error) {
@@ -236,6 +240,15 @@ func (s *Streamer) liveStep(ctx context.Context, p *producerCfg, retried int) (i
 		return false, err
 	}
 	if len(logs) == 0 {
+		if p.scanned > p.lastSeq {
+			if err := s.App.Update(ctx, func(t *app.Tx) error {
+				return s.moveCursor(ctx, t, p.name, p.lastUpdate, p.scanned, head, "")
+			}); err != nil {
+				return false, err
+			}
+			p.lastSeq = p.scanned
+			return false, nil
+		}
 		s.recordLag(p, head, nil)
 		// A native pull already long-polled; a Frappe producer notifies us.
 		return !p.native && retried == 0, nil
@@ -311,5 +324,6 @@ func (s *Streamer) pullWait(ctx context.Context, p *producerCfg, wait bool) ([]r
 		}
 	}
 	head, _ := strconv.ParseInt(hdr.Get("X-Docstream-Head-Seq"), 10, 64)
+	p.scanned, _ = strconv.ParseInt(hdr.Get("X-Docstream-Scanned-Seq"), 10, 64)
 	return logs, head, nil
 }
