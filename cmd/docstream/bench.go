@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -58,8 +59,20 @@ func benchStream(ctx context.Context, args []string) error {
 	pouchCache := fs.String("pouchdb-cache", filepath.Join(cacheDir, "docstream", "pouchdb-bench"), "copy of the baseline where npm installs its dependencies")
 	pouchN := fs.Int("pouchdb-n", 0, "PouchDB one-shot size (default: --n)")
 	jsonOut := fs.String("json", "", "also write the raw results as JSON to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (both in-process sites) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *pouchN == 0 {
 		*pouchN = *n
@@ -195,8 +208,8 @@ func benchStream(ctx context.Context, args []string) error {
 	}
 	if run("d") && *rssN > 0 {
 		var parts []string
-		for i, s := range d.Samples {
-			parts = append(parts, fmt.Sprintf("%d%%: %.0f", i*10, float64(s.RSS)/(1<<20)))
+		for _, s := range d.Samples {
+			parts = append(parts, fmt.Sprintf("%d%%: %.0f", s.Percent, float64(s.RSS)/(1<<20)))
 		}
 		fmt.Fprintf(w, "| (d) memory: `docstream serve` consumer drains %s changes | **peak RSS (VmHWM) %.0f MB**; RSS by progress (MB) %s; drain %.0f s = %s docs/s | – | – | flat, < 200 MB | %s |\n",
 			thousands(float64(d.N)), float64(d.PeakRSS)/(1<<20), strings.Join(parts, ", "), d.Seconds, thousands(d.DocsPerSec),

@@ -175,3 +175,54 @@ func TestDocType_BuiltinsServed(t *testing.T) {
 			Contains: []string{"User nobody@example.com not found"}},
 	})
 }
+
+// TestChildTable_Replace: a Table field in a PUT replaces the whole table:
+// rows with a known name are updated (keeping name and creation), rows
+// without a name are added, missing rows are deleted (reference §1.5).
+func TestChildTable_Replace(t *testing.T) {
+	t.Parallel()
+	sitetest.ForEachStore(t, func(t *testing.T, opts sitetest.Options) {
+		t.Parallel()
+		s := newFixtureSite(t, opts)
+		c := s.Admin()
+		d := c.MustInsert(t, "Test Order", order(3))
+		name := d["name"].(string)
+		rows := d["items"].([]any)
+		first, third := rows[0].(map[string]any), rows[2].(map[string]any)
+		first["qty"] = 42
+		put := map[string]any{"items": []any{first, map[string]any{"item_code": "NEW", "qty": 1}, third}}
+		got := c.Do(t, http.MethodPut, sitetest.Path("Test Order", name), put).MustOK(t).Doc()
+		again := c.Get(t, sitetest.Path("Test Order", name), nil).MustOK(t).Doc()
+		if diff := cmp.Diff(got, again); diff != "" {
+			t.Errorf("PUT answer and GET differ (-put +get):\n%s", diff)
+		}
+		items := again["items"].([]any)
+		if len(items) != 3 {
+			t.Fatalf("%d rows, want 3: %v", len(items), items)
+		}
+		r0, r1, r2 := items[0].(map[string]any), items[1].(map[string]any), items[2].(map[string]any)
+		if r0["name"] != first["name"] || r0["qty"] != 42.0 || r0["creation"] != first["creation"] {
+			t.Errorf("kept row: %v", r0)
+		}
+		if r1["item_code"] != "NEW" || r1["name"] == nil || r1["creation"] != again["modified"] {
+			t.Errorf("added row: %v", r1)
+		}
+		if r2["name"] != third["name"] {
+			t.Errorf("third row %v, want %v", r2["name"], third["name"])
+		}
+		n := len(c.Get(t, sitetest.Path("Test Order Item"), map[string]any{"parent": "Test Order", "filters": map[string]any{"parent": name}}).MustOK(t).Rows())
+		if n != 3 {
+			t.Errorf("%d stored rows, want 3 (the removed row must be deleted)", n)
+		}
+		// A PUT without the table field leaves the rows alone.
+		c.Do(t, http.MethodPut, sitetest.Path("Test Order", name), map[string]any{"notes": "x"}).MustOK(t)
+		if k := len(c.Get(t, sitetest.Path("Test Order", name), nil).MustOK(t).Doc()["items"].([]any)); k != 3 {
+			t.Errorf("%d rows after a PUT without items, want 3", k)
+		}
+		// An empty list empties the table.
+		c.Do(t, http.MethodPut, sitetest.Path("Test Order", name), map[string]any{"items": []any{}}).MustOK(t)
+		if k := len(c.Get(t, sitetest.Path("Test Order", name), nil).MustOK(t).Doc()["items"].([]any)); k != 0 {
+			t.Errorf("%d rows after PUT items=[], want 0", k)
+		}
+	})
+}

@@ -144,11 +144,12 @@ func runCrash(t *testing.T, victim string) {
 		})
 	}
 
-	// Kill schedule. The consumer is killed while it keeps up with the
-	// writers, stays down long enough for a backlog of a few hundred events,
-	// and is killed again 100-150 ms after restarting, in the middle of
-	// draining that backlog page by page; twice. The producer is killed twice
-	// while the writers write to it and the consumer pulls from it.
+	// Kill schedule. The consumer is killed once while it keeps up with the
+	// writers, stays down long enough for a backlog of a thousand events or
+	// more, then is killed three more times 100-250 ms after each restart, in
+	// the middle of draining that backlog page by page while the writers go
+	// on. The producer is killed twice while the writers write to it and the
+	// consumer pulls from it.
 	type kill struct {
 		atOps        int64         // kill when this many ops have started…
 		afterRestart time.Duration // …or this long after the previous restart
@@ -157,8 +158,8 @@ func runCrash(t *testing.T, victim string) {
 	target, plan := cons, []kill{
 		{atOps: crashOps * 3 / 10, downFor: 1200 * time.Millisecond},
 		{afterRestart: 100 * time.Millisecond, downFor: 300 * time.Millisecond},
-		{atOps: crashOps * 7 / 10, downFor: 800 * time.Millisecond},
 		{afterRestart: 150 * time.Millisecond, downFor: 200 * time.Millisecond},
+		{afterRestart: 250 * time.Millisecond, downFor: 200 * time.Millisecond},
 	}
 	if victim == "producer" {
 		target, plan = prod, []kill{{atOps: crashOps * 3 / 10, downFor: 300 * time.Millisecond}, {atOps: crashOps * 65 / 100, downFor: 800 * time.Millisecond}}

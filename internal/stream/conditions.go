@@ -87,8 +87,10 @@ func (s *Streamer) filterByCondition(ctx context.Context, t *app.Tx, consumer do
 			rec["update_type"], rec["data"] = "Create", string(b)
 			out = append(out, rec)
 		}
-		if err := t.SetKV(ctx, key, map[bool]string{true: "1", false: "0"}[match]); err != nil {
-			return nil, err
+		if match != sent { // write only when the state changes: serving stays read-mostly
+			if err := t.SetKV(ctx, key, map[bool]string{true: "1", false: "0"}[match]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil

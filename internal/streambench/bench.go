@@ -132,7 +132,7 @@ func newPair(ctx context.Context, o *Options, name string, hook func(*site.Site)
 		err = CreateDocTypes(ctx, pr.cc, BenchDocTypeDef())
 	}
 	if err == nil {
-		err = Subscribe(ctx, pr.cc, pr.pc, pr.p.URL, pr.c.URL, pr.pKeys, Subscription{DocType: BenchDocType, UseSameName: true})
+		err = Subscribe(ctx, pr.cc, pr.pc, pr.p.URL, pr.c.URL, pr.pKeys, Subscription{DocType: BenchDocType, UseSameName: true, NoBackfill: true})
 	}
 	if err != nil {
 		pr.close()
@@ -557,7 +557,8 @@ type RSSResult struct {
 
 // RSSSample is the consumer's resident memory at a point of the drain.
 type RSSSample struct {
-	Applied int64
+	Percent int   // of the backlog, a multiple of 10
+	Applied int64 // the consumer's cursor when sampled
 	RSS     int64
 }
 
@@ -614,7 +615,7 @@ func DrainRSS(ctx context.Context, o *Options, n int) (RSSResult, error) {
 		err = CreateDocTypes(ctx, cc, BenchDocTypeDef())
 	}
 	if err == nil {
-		err = Subscribe(ctx, cc, pc, p.URL, cons.URL(), keys, Subscription{DocType: BenchDocType, UseSameName: true})
+		err = Subscribe(ctx, cc, pc, p.URL, cons.URL(), keys, Subscription{DocType: BenchDocType, UseSameName: true, NoBackfill: true})
 	}
 	if err != nil {
 		return res, err
@@ -639,7 +640,7 @@ func DrainRSS(ctx context.Context, o *Options, n int) (RSSResult, error) {
 		return res, err
 	}
 	pid := cons.PID()
-	nextSample := int64(0)
+	pct := 0
 	var hwm int64
 	lastMove, lastCur := time.Now(), int64(-1)
 	for {
@@ -652,10 +653,10 @@ func DrainRSS(ctx context.Context, o *Options, n int) (RSSResult, error) {
 			return res, err
 		}
 		hwm = max(hwm, h)
-		for cur.LastSeq >= nextSample && nextSample <= head {
-			res.Samples = append(res.Samples, RSSSample{Applied: cur.LastSeq, RSS: rss})
+		for pct <= 100 && cur.LastSeq >= head*int64(pct)/100 {
+			res.Samples = append(res.Samples, RSSSample{Percent: pct, Applied: cur.LastSeq, RSS: rss})
 			o.logf("  (d) consumer at %d/%d, RSS %.0f MB, peak %.0f MB, %.0f s", cur.LastSeq, head, mb(rss), mb(h), time.Since(start).Seconds())
-			nextSample += max(head/10, 1)
+			pct += 10
 		}
 		if cur.LastSeq >= head {
 			break

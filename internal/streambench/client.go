@@ -264,6 +264,9 @@ func CreateDocTypes(ctx context.Context, c *Client, defs ...map[string]any) erro
 type Subscription struct {
 	DocType     string
 	UseSameName bool
+	// NoBackfill turns off "Sync Existing Documents" (on by default), so
+	// only the update log stream carries documents.
+	NoBackfill bool
 }
 
 // Subscribe saves an Event Producer on the consumer (which registers with the
@@ -276,7 +279,11 @@ func Subscribe(ctx context.Context, consumer, producer *Client, producerURL, con
 		if r.UseSameName {
 			same = 1
 		}
-		pr = append(pr, map[string]any{"ref_doctype": r.DocType, "use_same_name": same})
+		row := map[string]any{"ref_doctype": r.DocType, "use_same_name": same}
+		if r.NoBackfill {
+			row["backfill"] = 0
+		}
+		pr = append(pr, row)
 	}
 	if _, err := consumer.Insert(ctx, "Event Producer", map[string]any{"producer_url": producerURL,
 		"api_key": producerKeys.Key, "api_secret": producerKeys.Secret, "user": Subscriber, "producer_doctypes": pr}); err != nil {

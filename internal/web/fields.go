@@ -84,6 +84,7 @@ type gridView struct {
 	CanRemove bool
 	NextKey   int
 	Editable  bool // any cell can be edited
+	HasDetail bool // rows have fields beyond the columns
 }
 
 type gridCol struct {
@@ -98,6 +99,9 @@ type gridRow struct {
 	Num       int
 	Name      string
 	Cells     []*fieldView
+	Detail    []*fieldView // the row's other fields, below it
+	HasDetail bool
+	Span      int // columns of the grid, for the detail row
 	CanRemove bool
 }
 
@@ -236,7 +240,7 @@ func (fc *formCtx) fieldView(dt *meta.DocType, f *meta.Field, d doc.Doc, inputNa
 		if fv.Value != "" {
 			fv.LinkURL = docURL(f.Options, fv.Value)
 		}
-		q := url.Values{"doctype": {f.Options}, "param": {inputName}}
+		q := url.Values{"doctype": {f.Options}}
 		if _, ok := linkFilters[dt.Name+"."+f.Fieldname]; ok {
 			q.Set("for", dt.Name+"."+f.Fieldname)
 		}
@@ -257,7 +261,13 @@ func (fc *formCtx) fieldView(dt *meta.DocType, f *meta.Field, d doc.Doc, inputNa
 	return fv
 }
 
-// grid builds the child table view of table field tf.
+// maxGridColumns bounds the columns of a grid whose child DocType marks
+// none as in_list_view.
+const maxGridColumns = 5
+
+// grid builds the child table view of table field tf. As in Frappe, the
+// grid's columns are the child's in_list_view fields; the other fields of a
+// row open below it ("More fields").
 func (fc *formCtx) grid(dt *meta.DocType, tf *meta.Field, d doc.Doc) *gridView {
 	g := &gridView{Fieldname: tf.Fieldname, Label: tf.DisplayLabel(), Required: tf.Reqd}
 	child, err := fc.metaOf(tf.Options)
@@ -267,8 +277,9 @@ func (fc *formCtx) grid(dt *meta.DocType, tf *meta.Field, d doc.Doc) *gridView {
 	tableEditable := fc.editable(dt, tf)
 	cc := *fc
 	cc.canEdit = tableEditable
-	var cols []*meta.Field
+	var visible []*meta.Field
 	canAdd := tableEditable
+	listed := 0
 	for _, f := range child.ValueFields() {
 		if !cc.visible(f) {
 			if f.Reqd && f.Default == "" {
@@ -276,14 +287,30 @@ func (fc *formCtx) grid(dt *meta.DocType, tf *meta.Field, d doc.Doc) *gridView {
 			}
 			continue
 		}
-		cols = append(cols, f)
-		g.Columns = append(g.Columns, gridCol{Fieldname: f.Fieldname, Label: f.DisplayLabel(), Required: f.Reqd, Control: controlOf(f)})
+		visible = append(visible, f)
+		if f.InListView {
+			listed++
+		}
 		if cc.editable(child, f) {
 			g.Editable = true
 		} else if f.Reqd {
 			canAdd = false // rows need a value nobody can type (Event Consumer rows)
 		}
 	}
+	var cols, more []*meta.Field
+	for _, f := range visible {
+		inGrid := f.InListView
+		if listed == 0 {
+			inGrid = len(cols) < maxGridColumns && !isWide(f)
+		}
+		if inGrid {
+			cols = append(cols, f)
+			g.Columns = append(g.Columns, gridCol{Fieldname: f.Fieldname, Label: f.DisplayLabel(), Required: f.Reqd, Control: controlOf(f)})
+		} else {
+			more = append(more, f)
+		}
+	}
+	g.HasDetail = len(more) > 0
 	row := func(key string, num int, r doc.Doc) *gridRow {
 		gr := &gridRow{Table: tf.Fieldname, Key: key, Num: num, Name: r.Name(), CanRemove: canAdd}
 		rc := cc
@@ -294,6 +321,21 @@ func (fc *formCtx) grid(dt *meta.DocType, tf *meta.Field, d doc.Doc) *gridView {
 			fv := rc.fieldView(child, f, r, tf.Fieldname+"."+key+"."+f.Fieldname)
 			fv.InGrid, fv.Wide = true, false
 			gr.Cells = append(gr.Cells, fv)
+		}
+		for _, f := range more {
+			fv := rc.fieldView(child, f, r, tf.Fieldname+"."+key+"."+f.Fieldname)
+			if fv.ReadOnly && (rc.isNew || isEmpty(r[f.Fieldname])) {
+				continue
+			}
+			gr.Detail = append(gr.Detail, fv)
+		}
+		gr.HasDetail = g.HasDetail
+		gr.Span = 1 + len(cols)
+		if g.HasDetail {
+			gr.Span++
+		}
+		if canAdd {
+			gr.Span++
 		}
 		return gr
 	}

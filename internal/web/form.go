@@ -118,7 +118,7 @@ func (h *Handler) form(ctx context.Context, u perm.User, dt *meta.DocType, d doc
 					CanResync: h.sv != nil && d.Str("status") == "Failed" && perm.Can(dt, u, perm.Write, owner), Enabled: h.sv != nil}
 			}
 		case "Event Producer", "Event Consumer":
-			if !isNew {
+			if !isNew && h.sv != nil {
 				v.Peer = h.peer(ctx, strings.ToLower(strings.TrimPrefix(dt.Name, "Event ")), v.Name)
 			}
 		}

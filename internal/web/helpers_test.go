@@ -45,10 +45,11 @@ func testLog(t testing.TB) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// newEnv opens a site in a temp dir and mounts the desk with sv (nil: no
-// streaming view). start serves on the site's own listener and starts
-// streaming, as `docstream serve` does; otherwise httptest serves the API
-// handler and nothing runs in the background.
+// newEnv opens a site in a temp dir and mounts the desk with sv. start
+// serves on the site's own listener and starts streaming, as `docstream
+// serve` does, and with sv nil keeps the desk exactly as package site wires
+// it; otherwise httptest serves the API handler, nothing runs in the
+// background, and sv nil means a desk without a StreamView.
 func newEnv(t *testing.T, sv *fakeStream, start bool) *env {
 	t.Helper()
 	ctx := context.Background()
@@ -56,11 +57,12 @@ func newEnv(t *testing.T, sv *fakeStream, start bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var view web.StreamView
-	if sv != nil {
-		view = sv
+	switch {
+	case sv != nil:
+		s.Web = web.New(s.App, sv, testLog(t))
+	case !start:
+		s.Web = web.New(s.App, nil, testLog(t))
 	}
-	s.Web = web.New(s.App, view, testLog(t))
 	e := &env{t: t, site: s, sv: sv}
 	if start {
 		s.Start()

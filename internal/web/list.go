@@ -82,15 +82,21 @@ type resyncAllView struct {
 // listFields are the columns of dt's list: fields marked in_list_view, or
 // the first few value fields when none are.
 func listFields(dt *meta.DocType) []*meta.Field {
+	// The first column already shows the title (and the name): skip the
+	// fields it shows.
+	shown := map[string]bool{dt.TitleField: true}
+	if fn, ok := strings.CutPrefix(dt.Autoname, "field:"); ok {
+		shown[strings.TrimSpace(fn)] = true
+	}
 	var out []*meta.Field
 	for _, f := range dt.ValueFields() {
-		if f.InListView && !f.Hidden && f.Fieldtype != "Password" && !isWide(f) {
+		if f.InListView && !f.Hidden && f.Fieldtype != "Password" && !isWide(f) && !shown[f.Fieldname] {
 			out = append(out, f)
 		}
 	}
 	if len(out) == 0 {
 		for _, f := range dt.ValueFields() {
-			if !f.Hidden && f.Fieldtype != "Password" && !isWide(f) && len(out) < 3 {
+			if !f.Hidden && f.Fieldtype != "Password" && !isWide(f) && !shown[f.Fieldname] && len(out) < 3 {
 				out = append(out, f)
 			}
 		}
@@ -132,7 +138,11 @@ func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, u perm.User,
 
 	// Filters: ID (name contains) and each list field that can be filtered.
 	var filters []any
-	fv := filterView{Field: "name", Label: "ID", Control: ctlData, ID: "filter-name", Value: q.Get("name")}
+	idLabel := "ID"
+	if fn, ok := strings.CutPrefix(dt.Autoname, "field:"); ok && dt.Field(strings.TrimSpace(fn)) != nil {
+		idLabel = dt.Field(strings.TrimSpace(fn)).DisplayLabel()
+	}
+	fv := filterView{Field: "name", Label: idLabel, Control: ctlData, ID: "filter-name", Value: q.Get("name")}
 	v.Filters = append(v.Filters, fv)
 	if s := strings.TrimSpace(fv.Value); s != "" {
 		filters = append(filters, []any{"name", "like", "%" + s + "%"})
@@ -149,7 +159,7 @@ func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, u perm.User,
 			fv.Control, fv.Options = ctlSelect, []string{"", "Yes", "No"}
 		case ctlLink:
 			fv.LinkDocType = f.Options
-			fv.SuggestURL = "/app/_/link?" + url.Values{"doctype": {f.Options}, "param": {f.Fieldname}}.Encode()
+			fv.SuggestURL = "/app/_/link?" + url.Values{"doctype": {f.Options}}.Encode()
 		}
 		v.Filters = append(v.Filters, fv)
 		val := strings.TrimSpace(fv.Value)
@@ -247,7 +257,13 @@ func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, u perm.User,
 		c.SortURL = link(url.Values{"sort": {field}, "order": {next}, "start": nil})
 		v.Columns = append(v.Columns, c)
 	}
-	addCol("name", "ID", false)
+	first := "ID"
+	if f := dt.Field(dt.TitleOrName()); f != nil {
+		first = f.DisplayLabel()
+	} else if fn, ok := strings.CutPrefix(dt.Autoname, "field:"); ok && dt.Field(strings.TrimSpace(fn)) != nil {
+		first = dt.Field(strings.TrimSpace(fn)).DisplayLabel()
+	}
+	addCol("name", first, false)
 	for _, f := range cols {
 		k := f.Kind()
 		addCol(f.Fieldname, f.DisplayLabel(), k == meta.KindInt || k == meta.KindFloat)
@@ -311,6 +327,10 @@ func listCellOf(f *meta.Field, d doc.Doc) listCell {
 	case meta.KindCheck:
 		return listCell{Check: true, Checked: truthy(v), Text: map[bool]string{true: "Yes", false: "No"}[truthy(v)]}
 	case meta.KindInt, meta.KindFloat:
+		if f.Fieldtype == "Currency" {
+			x, _ := v.(float64)
+			return listCell{Text: formatMoney(x), Numeric: true}
+		}
 		return listCell{Text: formatNumber(v), Numeric: true}
 	case meta.KindDatetime:
 		s := valueText(f, v)
@@ -346,15 +366,12 @@ func (h *Handler) postList(w http.ResponseWriter, r *http.Request, u perm.User, 
 }
 
 // serveLinkOptions answers a Link input's suggestions: <option>s for its
-// <datalist>, at most 20 names containing what was typed. A user who may not
+// <datalist>, at most 20 names containing txt (what was typed). A user who may not
 // list the target DocType gets no suggestions rather than an error.
 func (h *Handler) serveLinkOptions(w http.ResponseWriter, r *http.Request, u perm.User) error {
 	q := r.URL.Query()
 	target := q.Get("doctype")
 	txt := strings.TrimSpace(q.Get("txt"))
-	if p := q.Get("param"); p != "" && q.Has(p) {
-		txt = strings.TrimSpace(q.Get(p))
-	}
 	type option struct{ Value, Label string }
 	var opts []option
 	dt, err := h.app.Meta(r.Context(), target)

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"math"
 	"errors"
 	"html"
 	"net/http"
@@ -25,9 +26,11 @@ func fakeOverview() web.Overview {
 	now := time.Now()
 	var ev, fail []web.Point
 	for i := range 60 {
-		ev = append(ev, web.Point{T: now.Add(-time.Duration(59-i) * time.Minute), V: float64(i % 7)})
-		if i%10 == 0 {
-			fail = append(fail, web.Point{T: now.Add(-time.Duration(59-i) * time.Minute), V: 1})
+		// A working day's rhythm: a slow wave with some jitter, a few failures.
+		v := 22 + 12*math.Sin(float64(i)/7) + float64((i*37)%11)
+		ev = append(ev, web.Point{T: now.Add(-time.Duration(59-i) * time.Minute), V: math.Round(v)})
+		if i%13 == 5 || i == 52 {
+			fail = append(fail, web.Point{T: now.Add(-time.Duration(59-i) * time.Minute), V: float64(1 + i%3)})
 		}
 	}
 	return web.Overview{

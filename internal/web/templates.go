@@ -123,6 +123,13 @@ func formatNumber(v any) string {
 	return fmt.Sprint(v)
 }
 
+// formatMoney shows a currency amount with two decimals and grouping.
+func formatMoney(x float64) string {
+	s := fmt.Sprintf("%.2f", x)
+	i := strings.IndexByte(s, '.')
+	return groupDigits(s[:i]) + s[i:]
+}
+
 func groupDigits(s string) string {
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")

@@ -513,16 +513,16 @@ func TestListFiltersSortingPaging(t *testing.T) {
 	wantNotContains(t, r, "filtered", `<span class="pill orange">Open</span>`)
 	r = c.get("/app/web-probe?active=Yes&status=Closed")
 	wantContains(t, r, "two filters", "of 7")
-	r = c.get("/app/web-probe?title=Ab")
-	wantContains(t, r, "title contains", "1–1 of 1", "Item Ab")
+	r = c.get("/app/web-probe?name=Ab")
+	wantContains(t, r, "name contains", "1–1 of 1", "Item Ab")
 	r = c.get("/app/web-probe?name=item+b")
 	wantContains(t, r, "ID contains (any case)", "of 19")
-	r = c.get("/app/web-probe?sort=title&order=asc")
+	r = c.get("/app/web-probe?sort=name&order=asc")
 	if i, j := strings.Index(r.body, "Item Aa"), strings.Index(r.body, "Item Ab"); i < 0 || j < 0 || i > j {
 		t.Error("sort by title ascending: Item Aa should come before Item Ab")
 	}
 	wantContains(t, r, "sorted", `aria-sort="ascending"`)
-	r = c.get("/app/web-probe?sort=title&order=desc")
+	r = c.get("/app/web-probe?sort=name&order=desc")
 	if i, j := strings.Index(r.body, "Item Bs"), strings.Index(r.body, "Item Br"); i < 0 || j < 0 || i > j {
 		t.Error("sort by title descending: Item Bs should come before Item Br")
 	}
@@ -536,18 +536,18 @@ func TestLinkSuggestions(t *testing.T) {
 	e.addUser("alice@example.com", "x")
 	e.addUser("bob@example.com", "x")
 	c := e.admin()
-	r := c.get("/app/_/link?doctype=User&param=owner_user&owner_user=ali")
+	r := c.get("/app/_/link?doctype=User&txt=ali")
 	wantCode(t, r, http.StatusOK, "suggestions")
 	wantContains(t, r, "suggestions", `<option value="alice@example.com">`)
 	wantNotContains(t, r, "suggestions", "bob@example.com", "<html")
-	r = c.get("/app/_/link?doctype=DocType&param=q&q=web&for=" + url.QueryEscape("Event Producer Document Type.ref_doctype"))
+	r = c.get("/app/_/link?doctype=DocType&txt=web&for=" + url.QueryEscape("Event Producer Document Type.ref_doctype"))
 	wantContains(t, r, "doctype suggestions", `value="Web Probe"`)
 	wantNotContains(t, r, "doctype suggestions", "Web Probe Row")
 	r = c.get("/app/_/link?doctype=Nope&txt=x")
 	wantCode(t, r, http.StatusOK, "unknown doctype")
 	// The form wires inputs to the endpoint.
 	r = c.get("/app/web-probe/new")
-	wantContains(t, r, "link input", `list="dl-f-owner_user"`, `hx-get="/app/_/link?doctype=User&amp;param=owner_user"`, `<datalist id="dl-f-owner_user">`)
+	wantContains(t, r, "link input", `list="dl-f-owner_user"`, `data-suggest="/app/_/link?doctype=User"`, `<datalist id="dl-f-owner_user">`)
 }
 
 func TestGenerateKeys(t *testing.T) {

@@ -93,6 +93,16 @@ func (t *Tx) syncIndexes(ctx context.Context, old, new *meta.DocType) error {
 			}
 		}
 	}
+	// Pulls read the Event Update Log per DocType in seq order
+	// (ref_doctype IN (…) AND seq > cursor ORDER BY seq LIMIT page). With
+	// only the single-column indexes, SQLite picks ref_doctype, reads every
+	// log of the DocType and sorts them for every page: quadratic in the
+	// backlog. This index serves a page by a range scan.
+	if new.Name == "Event Update Log" && new.Field("ref_doctype") != nil && new.Field("seq") != nil {
+		if err := idx(short+"_i_ref_doctype_seq", `"ref_doctype", "seq"`, false); err != nil {
+			return err
+		}
+	}
 	// A field that stopped being unique loses its unique index.
 	if old != nil {
 		for _, f := range old.ValueFields() {

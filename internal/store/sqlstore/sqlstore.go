@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -24,6 +25,10 @@ type DB struct {
 	write *sql.DB // SQLite: one connection, so writers queue in Go, not on SQLITE_BUSY
 	read  *sql.DB
 	Now   func() time.Time
+
+	cacheMu sync.Mutex
+	caches  map[*sql.DB]*stmtCache
+	writeMu sync.Mutex // SQLite: one write transaction at a time
 }
 
 var _ store.Store = (*DB)(nil)
@@ -40,7 +45,10 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.SetMaxOpenConns(1)
+	// Writers queue on writeMu (one write transaction at a time, as SQLite
+	// allows); the second connection lets the statement cache prepare a
+	// statement while the first one is inside a transaction.
+	w.SetMaxOpenConns(2)
 	r, err := sql.Open("sqlite", base)
 	if err != nil {
 		w.Close()
@@ -92,6 +100,11 @@ func (db *DB) Dialect() string { return db.d.name }
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	db.cacheMu.Lock()
+	for _, c := range db.caches {
+		c.close()
+	}
+	db.cacheMu.Unlock()
 	err := db.write.Close()
 	if db.read != db.write {
 		if e := db.read.Close(); err == nil {
@@ -105,18 +118,33 @@ func (db *DB) Close() error {
 // single writer connection.
 func (db *DB) Begin(ctx context.Context, write bool) (store.Tx, error) {
 	pool := db.read
+	var unlock func()
 	if write {
 		pool = db.write
+		if db.d.name == "sqlite" {
+			db.writeMu.Lock()
+			var once sync.Once
+			unlock = func() { once.Do(db.writeMu.Unlock) }
+		}
 	}
 	tx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
+		if unlock != nil {
+			unlock()
+		}
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &Tx{tx: tx, d: db.d, now: db.Now().Truncate(time.Microsecond)}, nil
+	t := &Tx{tx: tx, d: db.d, now: db.Now().Truncate(time.Microsecond), unlock: unlock}
+	if db.d.name == "sqlite" {
+		t.stmts = db.stmtCache(pool)
+	}
+	return t, nil
 }
 
 // Tx is one SQL transaction.
 type Tx struct {
+	stmts  *stmtCache // SQLite only: statements prepared once per pool
+	unlock func()     // releases the SQLite writer slot
 	tx  *sql.Tx
 	d   dialect
 	now time.Time
@@ -126,28 +154,50 @@ type Tx struct {
 func (t *Tx) Now() time.Time { return t.now }
 
 // Commit commits.
-func (t *Tx) Commit() error { return classify(t.tx.Commit()) }
+func (t *Tx) Commit() error {
+	err := t.tx.Commit()
+	t.release()
+	return classify(err)
+}
 
 // Rollback rolls back; safe after Commit.
 func (t *Tx) Rollback() error {
 	err := t.tx.Rollback()
+	t.release()
 	if err == sql.ErrTxDone {
 		return nil
 	}
 	return err
 }
 
+func (t *Tx) release() {
+	if t.unlock != nil {
+		t.unlock()
+	}
+}
+
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, q); st != nil {
+		r, err := st.ExecContext(ctx, args...)
+		return r, classify(err)
+	}
 	r, err := t.tx.ExecContext(ctx, t.d.rebind(q), args...)
 	return r, classify(err)
 }
 
 func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, q); st != nil {
+		r, err := st.QueryContext(ctx, args...)
+		return r, classify(err)
+	}
 	r, err := t.tx.QueryContext(ctx, t.d.rebind(q), args...)
 	return r, classify(err)
 }
 
 func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 

@@ -47,6 +47,34 @@
   document.addEventListener('htmx:beforeSwap', function (e) { destroyCharts(e.detail.target); });
   document.addEventListener('htmx:load', function (e) { drawCharts(e.detail.elt); });
 
+  // Link fields: suggestions from /app/_/link fill the input's <datalist>.
+  // fetch with an AbortController, so a stale answer is dropped quietly.
+  function suggest(input) {
+    var url = input.getAttribute('data-suggest');
+    var list = document.getElementById(input.getAttribute('list'));
+    if (!url || !list || !window.fetch) return;
+    if (input._ctl) input._ctl.abort();
+    var ctl = new AbortController();
+    input._ctl = ctl;
+    fetch(url + '&txt=' + encodeURIComponent(input.value), { signal: ctl.signal, credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.text() : ''; })
+      .then(function (html) { if (!ctl.signal.aborted) list.innerHTML = html; })
+      .catch(function () { /* aborted or offline: keep the old suggestions */ });
+  }
+  document.addEventListener('input', function (e) {
+    var el = e.target;
+    if (!(el instanceof HTMLInputElement) || !el.hasAttribute('data-suggest')) return;
+    clearTimeout(el._suggestTimer);
+    el._suggestTimer = setTimeout(function () { suggest(el); }, 150);
+  });
+  document.addEventListener('focusin', function (e) {
+    var el = e.target;
+    if (el instanceof HTMLInputElement && el.hasAttribute('data-suggest') && !el._suggested) {
+      el._suggested = true;
+      suggest(el);
+    }
+  });
+
   // Child tables: add and remove rows; keep row numbers in order.
   function renumber(grid) {
     var rows = grid.querySelectorAll('tbody > tr[data-row]');
@@ -55,6 +83,8 @@
       if (n) n.textContent = String(i + 1);
       var rm = tr.querySelector('[data-remove-row]');
       if (rm) rm.setAttribute('aria-label', 'Remove row ' + (i + 1));
+      var more = tr.querySelector('[data-toggle-row]');
+      if (more) more.setAttribute('aria-label', 'More fields of row ' + (i + 1));
     });
     var empty = grid.querySelector('.grid-empty');
     if (empty) empty.hidden = rows.length > 0;
@@ -67,7 +97,8 @@
     var tbody = grid.querySelector('tbody');
     tbody.insertAdjacentHTML('beforeend', tpl.innerHTML.split('__ROW__').join(String(key)));
     var row = tbody.lastElementChild;
-    if (window.htmx) window.htmx.process(row);
+    if (row.hasAttribute('data-row-detail')) row = row.previousElementSibling;
+    if (window.htmx) window.htmx.process(tbody);
     renumber(grid);
     markDirty();
     var first = row.querySelector('input:not([type=hidden]), select, textarea');
@@ -76,7 +107,10 @@
   function removeRow(btn) {
     var grid = btn.closest('[data-grid]');
     var tr = btn.closest('tr');
+    var detail = tr.nextElementSibling;
+    if (detail && detail.hasAttribute('data-row-detail')) detail.remove();
     var next = tr.nextElementSibling || tr.previousElementSibling;
+    while (next && !next.hasAttribute('data-row')) next = next.previousElementSibling;
     tr.remove();
     renumber(grid);
     markDirty();
@@ -108,6 +142,19 @@
     if (add) { e.preventDefault(); addRow(add.closest('[data-grid]')); return; }
     var rm = t.closest('[data-remove-row]');
     if (rm) { e.preventDefault(); removeRow(rm); return; }
+    var more = t.closest('[data-toggle-row]');
+    if (more) {
+      e.preventDefault();
+      var panel = document.getElementById(more.getAttribute('aria-controls'));
+      if (panel) {
+        var open = panel.hidden;
+        panel.hidden = !open;
+        more.setAttribute('aria-expanded', String(open));
+        var f = open && panel.querySelector('input:not([type=hidden]), select, textarea');
+        if (f) f.focus();
+      }
+      return;
+    }
     var cp = t.closest('[data-copy]');
     if (cp) { e.preventDefault(); copyFrom(cp); }
   });
