@@ -145,9 +145,9 @@ func (db *DB) Begin(ctx context.Context, write bool) (store.Tx, error) {
 type Tx struct {
 	stmts  *stmtCache // SQLite only: statements prepared once per pool
 	unlock func()     // releases the SQLite writer slot
-	tx  *sql.Tx
-	d   dialect
-	now time.Time
+	tx     *sql.Tx
+	d      dialect
+	now    time.Time
 }
 
 // Now is the transaction's timestamp, fixed at Begin.
