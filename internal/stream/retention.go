@@ -30,9 +30,24 @@ func (s *Streamer) Prune(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
+		// Only consumers with an approved subscription hold logs back: a
+		// pending or rejected one would otherwise keep every log forever. It is
+		// told it fell behind if it is approved later (and backfills).
+		cdt, _ := t.Meta("Event Consumer Document Type")
+		approved, err := t.Select(ctx, &filter.Query{DocType: cdt, Fields: []string{"parent"}, Where: []filter.Cond{
+			{Field: "status", Op: "=", Value: "Approved", Kind: meta.KindText}}})
+		if err != nil {
+			return err
+		}
+		holds := map[string]bool{}
+		for _, r := range approved {
+			holds[r.Str("parent")] = true
+		}
 		minAck := head
 		for _, c := range consumers {
-			minAck = min(minAck, c.Int("acked_seq"))
+			if holds[c.Name()] {
+				minAck = min(minAck, c.Int("acked_seq"))
+			}
 		}
 		eul, _ := t.Meta("Event Update Log")
 		cutoff := doc.FormatDatetime(t.Now().Add(-s.Cfg.Retention))
