@@ -116,6 +116,14 @@ func (s *Streamer) mapDoc(ctx context.Context, t *app.Tx, c *frappeclient.Client
 			out[f.local] = rows
 		case set:
 			out[f.local] = v
+		case has && f.remote != "":
+			// Cleared on the producer: the default, else the empty value, so
+			// that mapping a diff gives what mapping the new version gives.
+			if f.def != "" {
+				out[f.local] = f.def
+			} else {
+				out[f.local] = v
+			}
 		case f.def != "" && create:
 			out[f.local] = f.def
 		}
