@@ -2,6 +2,10 @@ package stream_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -90,5 +94,45 @@ func TestConditionCmd(t *testing.T) {
 	eventually(t, "alpha", 10*time.Second, func() bool { return find(c.Site, "Note", "alpha") != nil })
 	if find(c.Site, "Note", "bravo") != nil {
 		t.Fatal("bravo does not match the cmd condition but arrived")
+	}
+}
+
+// A Frappe consumer (creation cursor, no limit) is not stuck when a whole
+// page is withheld by its condition: the producer scans on.
+func TestConditionFrappeConsumerNotStuck(t *testing.T) {
+	t.Parallel()
+	cfg := fastStream()
+	cfg.FrappePage = 2
+	p := startSite(t, cfg)
+	noteDocTypes(t, p.Site)
+	consumer := "http://127.0.0.1:1"
+	if _, err := p.App.Insert(context.Background(), app.Admin(), "Event Consumer", doc.Doc{"callback_url": consumer,
+		"user": subscriber, "api_key": "k", "api_secret": "s", "incoming_change": int64(1),
+		"consumer_doctypes": []doc.Doc{{"ref_doctype": "Note", "status": "Approved", "condition": "doc.public == 1"}}},
+		app.Opts{IgnorePermissions: true}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		mustInsert(t, p.Site, "Note", doc.Doc{"title": "hidden-" + strings.Repeat("x", i+1)})
+	}
+	mustInsert(t, p.Site, "Note", doc.Doc{"title": "visible", "public": int64(1)})
+	form := url.Values{"cmd": {stream.PrefixCore + ".event_update_log.event_update_log.get_update_logs_for_consumer"},
+		"event_consumer": {consumer}, "doctypes": {`["Note"]`}, "last_update": {"2000-01-01 00:00:00.000000"}}
+	req, _ := http.NewRequest(http.MethodPost, p.URL+"/", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(p.key+":"+p.secret)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Message []map[string]any `json:"message"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Message) != 1 || body.Message[0]["docname"] != "visible" {
+		t.Fatalf("pull answered %v, want the one visible log", body.Message)
 	}
 }

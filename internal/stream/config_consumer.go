@@ -32,6 +32,8 @@ func (s *Streamer) registerConsumerHooks() {
 	})
 	s.App.On(app.Validate, "Event Producer", func(ctx context.Context, e *app.HookEvent) error {
 		takeIncoming(e)
+		keepFields(e, "method_prefix", "native")
+		keepBackfill(e)
 		if e.Opts.Flags["incoming_change"] {
 			return nil
 		}
@@ -72,6 +74,25 @@ func (s *Streamer) registerConsumerHooks() {
 		}
 		return e.Tx.DeleteRow(ctx, lu, name)
 	})
+}
+
+// keepBackfill keeps each kept row's backfill progress: it is the worker's
+// bookkeeping, and a user's or the producer's save carries stale copies.
+func keepBackfill(e *app.HookEvent) {
+	if e.Old == nil {
+		return
+	}
+	old := map[string]doc.Doc{}
+	for _, r := range e.Old.Rows("producer_doctypes") {
+		old[r.Name()] = r
+	}
+	for _, r := range e.Doc.Rows("producer_doctypes") {
+		if o := old[r.Name()]; o != nil {
+			for _, f := range []string{"backfill_status", "backfill_done", "backfill_total", "backfill_after", "backfill_error"} {
+				r[f] = o[f]
+			}
+		}
+	}
 }
 
 // checkConditions refuses a condition that does not parse, when it is saved

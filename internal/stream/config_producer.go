@@ -17,6 +17,9 @@ import (
 func (s *Streamer) registerConsumerDocHooks() {
 	s.App.On(app.Validate, "Event Consumer", func(ctx context.Context, e *app.HookEvent) error {
 		takeIncoming(e)
+		// These fields are the producer's own bookkeeping: a consumer's PUT
+		// of the whole document (Frappe's C3) carries stale copies.
+		keepFields(e, "acked_seq", "last_pull", "method_prefix")
 		return nil
 	})
 	s.App.On(app.OnUpdate, "Event Consumer", func(ctx context.Context, e *app.HookEvent) error {
@@ -33,6 +36,16 @@ func (s *Streamer) registerConsumerDocHooks() {
 	s.App.On(app.OnTrash, "Event Consumer", func(ctx context.Context, e *app.HookEvent) error {
 		return e.Tx.BumpMetaVersion(ctx)
 	})
+}
+
+// keepFields restores fields a save must not change from the stored version.
+func keepFields(e *app.HookEvent, fields ...string) {
+	if e.Old == nil {
+		return
+	}
+	for _, f := range fields {
+		e.Doc[f] = e.Old[f]
+	}
 }
 
 // takeIncoming notes and clears incoming_change, Frappe's marker for a save

@@ -277,27 +277,40 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 		if len(dts) == 0 {
 			return nil
 		}
-		q := &filter.Query{DocType: eul, Fields: []string{"name", "update_type", "ref_doctype", "docname", "data", "creation", "seq"},
-			Where: []filter.Cond{
-				{Field: "ref_doctype", Op: "in", Value: dts, Kind: meta.KindText},
-				{Field: "origin", Op: "!=", Value: p.consumer, Kind: meta.KindText},
-			},
-			OrderBy: []filter.Order{{Field: "seq"}}, Limit: p.limit + 1}
-		if p.native {
-			q.Where = append(q.Where, filter.Cond{Field: "seq", Op: ">", Value: p.afterSeq, Kind: meta.KindInt})
-		} else {
-			q.Where = append(q.Where, filter.Cond{Field: "creation", Op: ">", Value: p.lastUpdate, Kind: meta.KindDatetime})
+		// A Frappe consumer's only cursor is the creation of what it receives:
+		// if a whole page is withheld (conditions), it would ask for the same
+		// page forever, so keep scanning (a bounded number of pages).
+		lastUpdate := p.lastUpdate
+		for range 50 {
+			q := &filter.Query{DocType: eul, Fields: []string{"name", "update_type", "ref_doctype", "docname", "data", "creation", "seq"},
+				Where: []filter.Cond{
+					{Field: "ref_doctype", Op: "in", Value: dts, Kind: meta.KindText},
+					{Field: "origin", Op: "!=", Value: p.consumer, Kind: meta.KindText},
+				},
+				OrderBy: []filter.Order{{Field: "seq"}}, Limit: p.limit + 1}
+			if p.native {
+				q.Where = append(q.Where, filter.Cond{Field: "seq", Op: ">", Value: p.afterSeq, Kind: meta.KindInt})
+			} else {
+				q.Where = append(q.Where, filter.Cond{Field: "creation", Op: ">", Value: lastUpdate, Kind: meta.KindDatetime})
+			}
+			rows, err := t.Select(ctx, q)
+			if err != nil {
+				return err
+			}
+			more = false
+			if len(rows) > p.limit {
+				rows, more = rows[:p.limit], true
+				scanned = rows[len(rows)-1].Int("seq")
+			}
+			if out, err = s.filterByCondition(ctx, t, consumer, approved, rows); err != nil {
+				return err
+			}
+			if len(out) > 0 || !more || p.native {
+				return nil
+			}
+			lastUpdate = rows[len(rows)-1].Str("creation")
 		}
-		rows, err := t.Select(ctx, q)
-		if err != nil {
-			return err
-		}
-		if len(rows) > p.limit {
-			rows, more = rows[:p.limit], true
-			scanned = rows[len(rows)-1].Int("seq")
-		}
-		out, err = s.filterByCondition(ctx, t, consumer, approved, rows)
-		return err
+		return nil
 	})
 	if out == nil {
 		out = []map[string]any{}
