@@ -131,6 +131,11 @@ func TestDocType_AsDocuments(t *testing.T) {
 			{Name: "delete DocType", Method: "DELETE", Path: sitetest.Path("DocType", "Test Temp"), Status: 202},
 			{Name: "deleted DocType is gone", Path: sitetest.Path("Test Temp"), Status: 404},
 			{Name: "built-in DocType cannot be deleted", Method: "DELETE", Path: sitetest.Path("DocType", "User"), Status: 417},
+			{Name: "a child table in use cannot be deleted", Method: "DELETE", Path: sitetest.Path("DocType", "Test Order Item"),
+				Status: 417, ExcType: "LinkExistsError", Contains: []string{"Test Order"}},
+			{Name: "a Link target in use cannot be deleted", Method: "DELETE", Path: sitetest.Path("DocType", "Test Customer"),
+				Status: 417, ExcType: "LinkExistsError"},
+			{Name: "the parent still works", Method: "POST", Path: sitetest.Path("Test Order"), Body: order(1)},
 		})
 	})
 }

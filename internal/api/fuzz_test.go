@@ -43,8 +43,8 @@ const fuzzChild = `{"name": "Fuzz Row", "istable": 1, "fields": [
 
 // FuzzDocFromJSON sends arbitrary bodies to the resource insert path
 // (POST /api/resource/<DocType>: argument decoding, document decoding,
-// coercion, validation, insert) as JSON and as FrappeClient's `data` form
-// field. Every answer must be a Frappe envelope with a client-error status
+// coercion, validation, insert) and update path (PUT on an existing
+// document), as JSON and as FrappeClient's `data` form field. Every answer must be a Frappe envelope with a client-error status
 // and an exc_type, or a 200 with the document: never a panic or a 500.
 func FuzzDocFromJSON(f *testing.F) {
 	ctx := context.Background()
@@ -94,16 +94,27 @@ func FuzzDocFromJSON(f *testing.F) {
 		`[{"title": "list body"}]`, `"string"`, `null`, `{}`, `{"data": {"title": "wrapped"}}`, `{"data": "{\"title\": 1}"}`,
 		`{"title": "` + "\u0000\uFFFD" + `"}`, `{`, `{"a":}`, ``,
 	} {
-		f.Add([]byte(s), false)
-		f.Add([]byte(s), true)
+		f.Add([]byte(s), false, false)
+		f.Add([]byte(s), true, false)
+		f.Add([]byte(s), false, true)
 	}
-	f.Fuzz(func(t *testing.T, body []byte, form bool) {
+	// A document for the update path (PUT overlays the body on it).
+	target, err := a.Insert(ctx, app.Admin(), "Fuzz Doc", doc.Doc{"title": "target", "rows": []doc.Doc{{"label": "r"}}}, app.Opts{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	putPath := "/api/resource/Fuzz%20Doc/" + target.Name()
+	f.Fuzz(func(t *testing.T, body []byte, form, put bool) {
+		method, path := http.MethodPost, "/api/resource/Fuzz%20Doc"
+		if put {
+			method, path = http.MethodPut, putPath
+		}
 		var req *http.Request
 		if form {
-			req = httptest.NewRequest(http.MethodPost, "/api/resource/Fuzz%20Doc", bytes.NewReader([]byte(url.Values{"data": {string(body)}}.Encode())))
+			req = httptest.NewRequest(method, path, bytes.NewReader([]byte(url.Values{"data": {string(body)}}.Encode())))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		} else {
-			req = httptest.NewRequest(http.MethodPost, "/api/resource/Fuzz%20Doc", bytes.NewReader(body))
+			req = httptest.NewRequest(method, path, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 		}
 		req.Header.Set("Authorization", authz)

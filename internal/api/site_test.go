@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -53,6 +54,8 @@ func TestLogin(t *testing.T) {
 	t.Parallel()
 	s := sitetest.NewSite(t, sitetest.Options{})
 	guest := s.Guest()
+	s.Admin().MustInsert(t, "User", map[string]any{"email": "off@example.com", "first_name": "Off", "enabled": 0, "new_password": "pw-off"})
+	offSecret, offKey := s.MustGenerateKeys(t, "off@example.com")
 	sitetest.Run(t, s, []sitetest.Scenario{
 		{Name: "JSON", Method: "POST", Path: "/api/method/login", Client: guest,
 			Body: map[string]any{"usr": "Administrator", "pwd": sitetest.AdminPassword},
@@ -77,6 +80,11 @@ func TestLogin(t *testing.T) {
 		{Name: "unknown user", Method: "POST", Path: "/api/method/login", Client: guest,
 			Body:   map[string]any{"usr": "nobody@example.com", "pwd": "nope"},
 			Status: 401, ExcType: "AuthenticationError", Contains: []string{"Invalid login credentials"}},
+		{Name: "disabled user", Method: "POST", Path: "/api/method/login", Client: guest,
+			Body:   map[string]any{"usr": "off@example.com", "pwd": "pw-off"},
+			Status: 401, ExcType: "AuthenticationError"},
+		{Name: "disabled user's API key", Path: "/api/method/frappe.auth.get_logged_user", Client: s.As("token " + offKey + ":" + offSecret),
+			Status: 401, ExcType: "AuthenticationError"},
 		{Name: "missing password", Method: "POST", Path: "/api/method/login", Client: guest,
 			Body:   map[string]any{"usr": "Administrator"},
 			Status: 401, ExcType: "AuthenticationError", Contains: []string{"Incomplete login details"}},
@@ -267,4 +275,59 @@ func cookie(r *sitetest.Response, name string) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// TestSite_TwoProcessesOnePostgres: several servers on one PostgreSQL
+// database work as one site: metadata changes, sessions, API keys and series
+// counters live in the database, not in one process.
+func TestSite_TwoProcessesOnePostgres(t *testing.T) {
+	t.Parallel()
+	a := sitetest.NewSite(t, sitetest.Options{Store: sitetest.Postgres})
+	b := a.Twin(t)
+	ca, cb := a.Admin(), b.Admin()
+	ca.MustCreateDocType(t, `{"name": "Test Shared", "autoname": "SH-.####", "fields": [{"fieldname": "x", "fieldtype": "Data"}],
+		"permissions": [{"role": "System Manager", "read": 1, "write": 1, "create": 1, "delete": 1}]}`)
+	// The DocType made through one server is usable through the other.
+	d := cb.MustInsert(t, "Test Shared", map[string]any{"x": "from b"})
+	if d["name"] != "SH-0001" {
+		t.Errorf("first name %v", d["name"])
+	}
+	// A Custom Field added through b is known to a.
+	cb.MustInsert(t, "Custom Field", map[string]any{"dt": "Test Shared", "fieldname": "extra", "fieldtype": "Data"})
+	if got := ca.MustInsert(t, "Test Shared", map[string]any{"extra": "seen by a"}); got["extra"] != "seen by a" {
+		t.Errorf("custom field through the other server: %v", got)
+	}
+	// A session made by one server is valid on the other.
+	sess := a.Login(t, "Administrator", sitetest.AdminPassword)
+	sess.Base = b.URL
+	if r := sess.Get(t, "/api/method/frappe.auth.get_logged_user", nil).MustOK(t); r.Message() != "Administrator" {
+		t.Errorf("session on the other server: %v", r.Message())
+	}
+	// Inserts through both servers at once never share a series number.
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var wg sync.WaitGroup
+	for w := range 6 {
+		c := []*sitetest.Client{ca, cb}[w%2]
+		wg.Go(func() {
+			for range 15 {
+				r := c.Do(t, http.MethodPost, sitetest.Path("Test Shared"), map[string]any{"x": "c"})
+				if r.Status != http.StatusOK {
+					t.Errorf("insert: %s", r)
+					return
+				}
+				name := r.Doc()["name"].(string)
+				mu.Lock()
+				if seen[name] {
+					t.Errorf("name %s handed out twice", name)
+				}
+				seen[name] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if n := cb.MustCount(t, "Test Shared", nil); n != 2+6*15 {
+		t.Errorf("%d documents, want %d", n, 2+6*15)
+	}
 }

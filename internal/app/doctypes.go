@@ -49,6 +49,9 @@ func (s *Service) registerCoreHooks() {
 		if err != nil {
 			return err
 		}
+		if err := e.Tx.checkNotReferenced(dt.Name); err != nil {
+			return err
+		}
 		if err := e.Tx.DropTable(ctx, dt); err != nil {
 			return err
 		}
@@ -99,6 +102,27 @@ func (s *Service) registerCoreHooks() {
 		return e.Tx.BumpMetaVersion(ctx) // the column stays, as in Frappe, but the field is gone
 	})
 	s.On(AfterDelete, "Custom Field", func(ctx context.Context, e *HookEvent) error { return e.Tx.reloadMeta(ctx) })
+}
+
+// checkNotReferenced refuses to delete a DocType that another DocType uses
+// as a child table or a Link target: that DocType could no longer be read or
+// saved.
+func (t *Tx) checkNotReferenced(name string) error {
+	for _, n := range t.DocTypes() {
+		if n == name {
+			continue
+		}
+		other, err := t.Meta(n)
+		if err != nil {
+			return err
+		}
+		for _, f := range other.Fields {
+			if (f.Kind() == meta.KindTable || f.Fieldtype == "Link") && f.Options == name {
+				return errs.Invalid("LinkExistsError", "Cannot delete DocType %s: field %s of %s refers to it", name, f.Fieldname, n)
+			}
+		}
+	}
+	return nil
 }
 
 // checkDocTypeRefs checks that Table fields point at child DocTypes and Link

@@ -87,6 +87,15 @@ func (t *Tx) ListQuery(u perm.User, a ListArgs) (*filter.Query, error) {
 		if check, err = t.Meta(a.Parent); err != nil {
 			return nil, err
 		}
+		// The parent must really hold this child table, or read permission
+		// on any DocType would open every child table (Has Role, DocField…).
+		holds := false
+		for _, tf := range check.TableFields() {
+			holds = holds || tf.Options == dt.Name
+		}
+		if !holds {
+			return nil, errs.Permission("%s is not a child table of %s", dt.Name, check.Name)
+		}
 	}
 	if !perm.Can(check, u, perm.Select, "") {
 		return nil, errs.Permission("No permission to read %s", check.Name)
@@ -100,6 +109,9 @@ func (t *Tx) ListQuery(u perm.User, a ListArgs) (*filter.Query, error) {
 	}
 	if q.Or, err = filter.Parse(dt, t.Meta, a.OrFilters); err != nil {
 		return nil, err
+	}
+	if dt.IsTable {
+		q.Where = append(q.Where, filter.Cond{Field: "parenttype", Op: "=", Value: check.Name, Kind: meta.KindText})
 	}
 	if perm.OnlyOwn(check, u, perm.Read) && !dt.IsTable {
 		q.Where = append(q.Where, filter.Cond{Field: "owner", Op: "=", Value: u.Name, Kind: meta.KindText})

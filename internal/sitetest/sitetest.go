@@ -161,6 +161,17 @@ func (s *Site) Restart(tb testing.TB) *Site {
 	return n
 }
 
+// Twin opens a second site on the same data while this one keeps running,
+// as a second `docstream serve` process on the same PostgreSQL database
+// would (same folder, so the same site key). Administrator's API key pair is
+// shared. It is closed when the test ends.
+func (s *Site) Twin(tb testing.TB) *Site {
+	tb.Helper()
+	n := open(tb, s.Opts)
+	n.APIKey, n.APISecret = s.APIKey, s.APISecret
+	return n
+}
+
 // MustGenerateKeys makes API keys for user through the document service and
 // returns (secret, key).
 func (s *Site) MustGenerateKeys(tb testing.TB, user string) (secret, key string) {
@@ -275,7 +286,7 @@ func (w *tbWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Errorf is a helper for messages that quote a response body.
+// trim shortens a response body for failure messages.
 func trim(b []byte) string {
 	s := string(b)
 	if len(s) > 2000 {
