@@ -331,3 +331,17 @@ func TestSite_TwoProcessesOnePostgres(t *testing.T) {
 		t.Errorf("%d documents, want %d", n, 2+6*15)
 	}
 }
+
+// A changed API secret stops the old one at once on this process, though
+// verified keys are cached.
+func TestAPIKeyCacheForgetsOnUserChange(t *testing.T) {
+	t.Parallel()
+	s := sitetest.NewSite(t, sitetest.Options{})
+	s.As(s.TokenAuth()).Get(t, "/api/method/frappe.auth.get_logged_user", nil).MustOK(t)
+	old := s.TokenAuth()
+	s.APISecret, s.APIKey = s.MustGenerateKeys(t, "Administrator")
+	if r := s.As(old).Get(t, "/api/method/frappe.auth.get_logged_user", nil); r.Status != 401 {
+		t.Fatalf("old secret after regeneration: %d, want 401", r.Status)
+	}
+	s.As(s.TokenAuth()).Get(t, "/api/method/frappe.auth.get_logged_user", nil).MustOK(t)
+}

@@ -29,6 +29,7 @@ type Service struct {
 
 	metas *metaCache
 	hooks map[Event][]hookEntry
+	auth  authCache
 }
 
 // New builds the service. Register extra built-in DocTypes (RegisterBuiltin)

@@ -20,6 +20,13 @@ var Guest = perm.User{Name: "Guest", Roles: map[string]bool{"Guest": true}}
 // registerUserHooks keeps passwords out of the User table: new_password is
 // hashed into __Auth (fieldname "password") and cleared.
 func (s *Service) registerUserHooks() {
+	forget := func(ctx context.Context, e *HookEvent) error {
+		s.auth.clear()
+		e.Tx.AfterCommit(s.auth.clear) // and again once the change is visible
+		return nil
+	}
+	s.On(OnUpdate, "User", forget)
+	s.On(OnTrash, "User", forget)
 	s.On(Validate, "User", func(ctx context.Context, e *HookEvent) error {
 		d := e.Doc
 		if !strings.Contains(d.Str("email"), "@") && d.Name() != perm.Administrator && d.Name() != "Guest" {
@@ -91,6 +98,9 @@ func (s *Service) CheckPassword(ctx context.Context, usr, pwd string) (perm.User
 // UserByAPIKey authenticates `key:secret` against User.api_key and the
 // decrypted api_secret, comparing in constant time.
 func (s *Service) UserByAPIKey(ctx context.Context, key, sec string) (perm.User, error) {
+	if u, ok := s.auth.get(key, sec, s.Now()); ok {
+		return u, nil
+	}
 	var u perm.User
 	err := s.View(ctx, func(t *Tx) error {
 		dt, err := t.Meta("User")
@@ -114,6 +124,9 @@ func (s *Service) UserByAPIKey(ctx context.Context, key, sec string) (perm.User,
 		u, err = t.LoadUser(ctx, rows[0].Name())
 		return err
 	})
+	if err == nil {
+		s.auth.put(key, sec, u, s.Now())
+	}
 	return u, err
 }
 
