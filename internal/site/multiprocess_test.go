@@ -42,7 +42,7 @@ func TestTwoProcessesOneDatabase(t *testing.T) {
 	a, b := open(), open()
 	ctx := context.Background()
 	if _, err := a.App.Insert(ctx, app.Admin(), "DocType", doc.Doc{"name": "Ticket", "autoname": "naming_series:",
-		"fields": []doc.Doc{{"fieldname": "naming_series", "fieldtype": "Select", "options": "TCK-.#####"}, {"fieldname": "subject", "fieldtype": "Data"}},
+		"fields":      []doc.Doc{{"fieldname": "naming_series", "fieldtype": "Select", "options": "TCK-.#####"}, {"fieldname": "subject", "fieldtype": "Data"}},
 		"permissions": []doc.Doc{{"role": "System Manager", "read": int64(1), "write": int64(1), "create": int64(1), "delete": int64(1)}}}, app.Opts{}); err != nil {
 		t.Fatal(err)
 	}

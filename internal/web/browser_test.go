@@ -181,32 +181,46 @@ func failDir(t *testing.T) string {
 	return os.TempDir()
 }
 
-// shot saves a PNG of the whole page at the current step. The viewport is
-// stretched to the page's height for the capture (captureBeyondViewport
-// misplaces sticky elements and now and then never answers).
+// shot saves a PNG of the whole page at the current step, once the page
+// has loaded and its script has run (a capture asked for while a new page
+// is still loading can wait for a frame that never comes). The viewport is
+// stretched to the page for the capture. A screenshot is a record, not an
+// assertion: one that does not come within a few seconds is skipped.
 func (tb *tab) shot(name string) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 8*time.Second)
+		defer cancel()
+		skip := func(err error) error {
+			tb.t.Logf("screenshot %s skipped: %v", name, err)
+			return nil
+		}
+		if err := deskReady.Do(ctx); err != nil {
+			return skip(err)
+		}
 		_, _, _, _, _, content, err := page.GetLayoutMetrics().Do(ctx)
 		if err != nil {
-			return err
+			return skip(err)
 		}
 		h := int64(900)
 		if content != nil && content.Height > 900 {
 			h = min(int64(content.Height+0.5), 4000)
 		}
 		if err := emulation.SetDeviceMetricsOverride(1366, h, 1, false).Do(ctx); err != nil {
-			return err
+			return skip(err)
 		}
 		defer emulation.ClearDeviceMetricsOverride().Do(ctx) //nolint:errcheck // best effort
 		buf, err := page.CaptureScreenshot().WithFormat(page.CaptureScreenshotFormatPng).WithFromSurface(true).Do(ctx)
 		if err != nil {
-			return err
+			return skip(err)
 		}
 		tb.n++
-		p := filepath.Join(tb.dir, fmt.Sprintf("%02d-%s.png", tb.n, name))
-		return os.WriteFile(p, buf, 0o644)
+		return os.WriteFile(filepath.Join(tb.dir, fmt.Sprintf("%02d-%s.png", tb.n, name)), buf, 0o644)
 	})
 }
+
+// deskReady waits until the page's script has set up its controls (grids,
+// copy buttons, charts): a click before that would be lost.
+var deskReady = chromedp.WaitReady(`html[data-desk-ready]`)
 
 func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action) {
 	t.Helper()
@@ -219,11 +233,16 @@ func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Act
 			t.Logf("%s: action %d (%T) failed after %v", step, i, a, time.Since(start))
 			break
 		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Logf("%s: action %d (%T) took %v", step, i, a, d)
+		}
 	}
 	if err != nil {
 		var buf []byte
 		var loc string
-		if chromedp.Run(ctx, chromedp.Location(&loc), chromedp.FullScreenshot(&buf, 100)) == nil {
+		fctx, fcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer fcancel()
+		if chromedp.Run(fctx, chromedp.Location(&loc), chromedp.CaptureScreenshot(&buf)) == nil {
 			p := filepath.Join(failDir(t), "FAILED-"+strings.ReplaceAll(step, " ", "-")+".png")
 			_ = os.WriteFile(p, buf, 0o644)
 			t.Logf("screenshot of the failure: %s (at %s)", p, loc)
@@ -235,6 +254,7 @@ func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Act
 // customerDocTypes are the DocTypes of the browser test: a customer with a
 // contacts table, as an ERP site would have.
 func customerDocTypes(e *env) {
+	e.t.Helper()
 	for _, js := range []string{
 		`{"name": "Customer Contact", "module": "Selling", "istable": 1, "fields": [
 			{"fieldname": "contact_name", "label": "Contact Name", "fieldtype": "Data", "reqd": 1, "in_list_view": 1},
@@ -320,6 +340,7 @@ func TestBrowserDesk(t *testing.T) {
 	run(t, ctx, "new customer",
 		chromedp.Click(`[data-action="new"]`),
 		chromedp.WaitVisible(`[data-fieldname="customer_name"]`),
+		deskReady,
 		chromedp.SendKeys(`[data-fieldname="customer_name"]`, "Initech GmbH"),
 		chromedp.SetValue(`select[data-fieldname="customer_group"]`, "Commercial"),
 		chromedp.SendKeys(`[data-fieldname="territory"]`, "Austria"),
@@ -401,6 +422,7 @@ func TestBrowserDesk(t *testing.T) {
 	run(t, ctx, "generate keys",
 		chromedp.Navigate(base+"/app/user/sync@example.com"),
 		chromedp.WaitVisible(`#api-access`),
+		deskReady,
 		chromedp.Click(`[data-action="generate_keys"]`),
 		chromedp.WaitVisible(`#api-secret-value`),
 		chromedp.Value(`#api-secret-value`, &secret),
@@ -441,6 +463,7 @@ func TestBrowserDesk(t *testing.T) {
 	var state string
 	run(t, ctx, "dashboard",
 		chromedp.Navigate(base+"/app/event-streaming"),
+		deskReady,
 		chromedp.WaitVisible(`#chart-producer-0-events svg`),
 		chromedp.WaitVisible(`#chart-consumer-0-failures svg`),
 		chromedp.Sleep(500*time.Millisecond), // the charts draw their data just after they appear
@@ -462,7 +485,9 @@ func TestBrowserDesk(t *testing.T) {
 // TestBrowserStreaming follows the Event Streaming guide in the browser on
 // two real sites: keys on both, the Event Producer created on the consumer,
 // the Event Consumer approved on the producer, a document created on the
-// producer's form that shows up in the consumer's list, and the update log.
+// producer's form that shows up in the consumer's list, the update log; then
+// a sync that breaks, shows as Failed (list, entry, dashboard) and is
+// repaired with Resync.
 // The producer is browsed as localhost and the consumer as 127.0.0.1, so
 // the two sites keep separate session cookies.
 func TestBrowserStreaming(t *testing.T) {
@@ -484,6 +509,7 @@ func TestBrowserStreaming(t *testing.T) {
 	run(t, ctx, "keys on the producer",
 		login(pBase),
 		chromedp.Navigate(pBase+"/app/user/sync@example.com"),
+		deskReady,
 		chromedp.Click(`[data-action="generate_keys"]`),
 		chromedp.WaitVisible(`#api-secret-value`),
 		chromedp.Value(`#api-secret-value`, &pSecret),
@@ -491,6 +517,7 @@ func TestBrowserStreaming(t *testing.T) {
 	run(t, ctx, "keys on the consumer",
 		login(cBase),
 		chromedp.Navigate(cBase+"/app/user/sync@example.com"),
+		deskReady,
 		chromedp.Click(`[data-action="generate_keys"]`),
 		chromedp.WaitVisible(`#api-secret-value`))
 
@@ -505,6 +532,7 @@ func TestBrowserStreaming(t *testing.T) {
 		chromedp.WaitVisible(`[data-action="new"]`),
 		chromedp.Click(`[data-action="new"]`),
 		chromedp.WaitVisible(`[data-fieldname="producer_url"]`),
+		deskReady,
 		chromedp.SendKeys(`[data-fieldname="producer_url"]`, prod.site.URL),
 		chromedp.Click(`[data-fieldname="producer_doctypes"] [data-add-row]`),
 		chromedp.SendKeys(`[data-fieldname="producer_doctypes"] tbody tr [data-fieldname="ref_doctype"]`, "Web"),
@@ -584,13 +612,56 @@ func TestBrowserStreaming(t *testing.T) {
 		t.Fatalf("update log entry: %q", msg)
 	}
 
-	// The dashboard, when the site wires Event Streaming's StreamView.
-	var peers int
-	run(t, ctx, "dashboard", chromedp.Navigate(cBase+"/app/event-streaming"), chromedp.WaitVisible(`#stream-dashboard`),
-		chromedp.Evaluate(`document.querySelectorAll('[data-peer]').length`, &peers))
-	if peers == 0 {
-		t.Log("the site has no StreamView wired yet: dashboard step skipped")
-		return
+	// Break a sync on the consumer (a field it requires and the producer
+	// lacks), watch it fail, repair the cause and press Resync.
+	cons.insert("Custom Field", doc.Doc{"dt": "Web Note", "fieldname": "region", "label": "Region", "fieldtype": "Data", "reqd": int64(1)})
+	prod.insert("Web Note", doc.Doc{"title": "Needs a region", "priority": "Low"})
+	var failed string
+	waitFor(t, "a Failed Event Sync Log on the consumer", func() bool {
+		rows, err := cons.site.App.List(context.Background(), appAdmin, app.ListArgs{DocType: "Event Sync Log",
+			Filters: []any{[]any{"status", "=", "Failed"}}, Fields: []any{"name"}})
+		if err == nil && len(rows) > 0 {
+			failed = rows[0].Name()
+		}
+		return failed != ""
+	})
+	entry := cBase + "/app/event-sync-log/" + failed
+	run(t, ctx, "failed sync",
+		chromedp.Navigate(cBase+"/app/event-sync-log?status=Failed"),
+		chromedp.WaitVisible(`tr[data-name="`+failed+`"]`),
+		tb.shot("sync-log-failed"),
+		chromedp.Click(`tr[data-name="`+failed+`"] a`),
+		chromedp.WaitVisible(`#sync-error`),
+		chromedp.Text(`#sync-error`, &msg),
+		tb.shot("sync-log-failed-entry"))
+	if !strings.Contains(msg, "Region") {
+		t.Fatalf("the failed entry says %q", msg)
 	}
-	run(t, ctx, "dashboard charts", chromedp.WaitVisible(`[data-peer] .chart svg`), chromedp.Sleep(500*time.Millisecond), tb.shot("dashboard-live"))
+	var peerState string
+	run(t, ctx, "dashboard while failing", chromedp.Navigate(cBase+"/app/event-streaming"), chromedp.WaitVisible(`[data-peer] .chart svg`),
+		chromedp.Text(`[data-peer] [data-peer-state]`, &peerState), chromedp.Sleep(500*time.Millisecond), tb.shot("dashboard-failing"))
+	if peerState != "Failing" {
+		t.Errorf("dashboard state with a failed event = %q, want Failing", peerState)
+	}
+	if err := cons.site.App.Delete(context.Background(), appAdmin, "Custom Field", "Web Note-region", app.Opts{}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "resync",
+		chromedp.Navigate(entry),
+		chromedp.WaitVisible(`[data-action="resync"]`),
+		chromedp.Click(`[data-action="resync"]`),
+		chromedp.WaitVisible(`.flash`),
+		chromedp.Text(`.flash`, &msg),
+		tb.shot("resynced"))
+	if !strings.Contains(msg, "Synced") {
+		t.Fatalf("after Resync: %q", msg)
+	}
+	cons.get("Web Note", "Needs a region")
+
+	// The dashboard is back to normal.
+	run(t, ctx, "dashboard", chromedp.Navigate(cBase+"/app/event-streaming"), chromedp.WaitVisible(`[data-peer] .chart svg`),
+		chromedp.Text(`[data-peer] [data-peer-state]`, &peerState), chromedp.Sleep(500*time.Millisecond), tb.shot("dashboard-live"))
+	if peerState != "Connected" {
+		t.Errorf("dashboard state after Resync = %q, want Connected", peerState)
+	}
 }

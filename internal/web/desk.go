@@ -168,7 +168,7 @@ func (h *Handler) nav(r *http.Request, u perm.User) []navItem {
 		}
 	}
 	for _, ws := range workspaces {
-		if len(h.cardsFor(ws, dts)) == 0 && !ws.Dashboard {
+		if !visibleWS(ws, dts, u) {
 			continue
 		}
 		items = append(items, navItem{Label: ws.Name, URL: "/app/" + ws.Slug, Active: active == ws.Slug, Child: ws.Parent != ""})
@@ -185,13 +185,34 @@ type linkView struct {
 	Label, URL, Note string
 }
 
+// visibleWS reports whether ws has anything for u: a DocType u may open
+// (directly or through a linked workspace), or the dashboard.
+func visibleWS(ws *workspace, dts map[string]*meta.DocType, u perm.User) bool {
+	if ws.Dashboard && canSeeStreaming(u) {
+		return true
+	}
+	for _, c := range ws.Cards {
+		for _, n := range c.DocTypes {
+			if _, ok := dts[n]; ok {
+				return true
+			}
+		}
+		for _, p := range c.Pages {
+			if w := workspaceBySlug(p); w != nil && w != ws && visibleWS(w, dts, u) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // cardsFor keeps the links of ws that exist on this site and that u may open.
-func (h *Handler) cardsFor(ws *workspace, dts map[string]*meta.DocType) []cardView {
+func (h *Handler) cardsFor(ws *workspace, dts map[string]*meta.DocType, u perm.User) []cardView {
 	var out []cardView
 	for _, c := range ws.Cards {
 		cv := cardView{Title: c.Title}
 		for _, p := range c.Pages {
-			if w := workspaceBySlug(p); w != nil {
+			if w := workspaceBySlug(p); w != nil && visibleWS(w, dts, u) {
 				cv.Links = append(cv.Links, linkView{Label: w.Name, URL: "/app/" + w.Slug, Note: "Workspace"})
 			}
 		}
@@ -236,7 +257,7 @@ func (h *Handler) serveHome(w http.ResponseWriter, r *http.Request, u perm.User)
 			continue
 		}
 		wc := wsCard{Name: ws.Name, URL: "/app/" + ws.Slug}
-		for _, c := range h.cardsFor(ws, dts) {
+		for _, c := range h.cardsFor(ws, dts, u) {
 			wc.Links = append(wc.Links, c.Links...)
 		}
 		for _, c := range ws.Cards {
@@ -289,7 +310,7 @@ func (h *Handler) serveWorkspace(w http.ResponseWriter, r *http.Request, u perm.
 	if err != nil {
 		return err
 	}
-	v := &workspaceView{WS: ws, Cards: h.cardsFor(ws, dts)}
+	v := &workspaceView{WS: ws, Cards: h.cardsFor(ws, dts, u)}
 	if ws.Dashboard {
 		v.Dashboard = h.dashboard(r, u)
 	}

@@ -71,6 +71,7 @@ type fieldView struct {
 	Indicator   string // pill colour for a read-only status
 	Grid        *gridView
 	InGrid      bool
+	Invalid     bool // named by the last error: aria-invalid, red outline
 }
 
 // gridView is a child table: an editable grid when the form can change it.
@@ -85,6 +86,7 @@ type gridView struct {
 	NextKey   int
 	Editable  bool // any cell can be edited
 	HasDetail bool // rows have fields beyond the columns
+	Invalid   bool // the table itself is named by the last error (e.g. empty)
 }
 
 type gridCol struct {
@@ -310,7 +312,6 @@ func (fc *formCtx) grid(dt *meta.DocType, tf *meta.Field, d doc.Doc) *gridView {
 			more = append(more, f)
 		}
 	}
-	g.HasDetail = len(more) > 0
 	row := func(key string, num int, r doc.Doc) *gridRow {
 		gr := &gridRow{Table: tf.Fieldname, Key: key, Num: num, Name: r.Name(), CanRemove: canAdd}
 		rc := cc
@@ -328,14 +329,6 @@ func (fc *formCtx) grid(dt *meta.DocType, tf *meta.Field, d doc.Doc) *gridView {
 				continue
 			}
 			gr.Detail = append(gr.Detail, fv)
-		}
-		gr.HasDetail = g.HasDetail
-		gr.Span = 1 + len(cols)
-		if g.HasDetail {
-			gr.Span++
-		}
-		if canAdd {
-			gr.Span++
 		}
 		return gr
 	}
@@ -357,6 +350,24 @@ func (fc *formCtx) grid(dt *meta.DocType, tf *meta.Field, d doc.Doc) *gridView {
 		doc.Defaults(child, blank, fc.u.Name, fc.now)
 		g.Template = row("__ROW__", 0, blank)
 		g.CanRemove = true
+	}
+	// The "More fields" column is there when some row has more to show.
+	all := g.Rows
+	if g.Template != nil {
+		all = append(append([]*gridRow{}, g.Rows...), g.Template)
+	}
+	for _, r := range all {
+		g.HasDetail = g.HasDetail || len(r.Detail) > 0
+	}
+	for _, r := range all {
+		r.HasDetail = g.HasDetail
+		r.Span = 1 + len(cols)
+		if g.HasDetail {
+			r.Span++
+		}
+		if canAdd {
+			r.Span++
+		}
 	}
 	return g
 }

@@ -50,6 +50,9 @@ type formView struct {
 type formError struct {
 	Title   string
 	Message string
+	// Invalid names the inputs the message is about: "fieldname" for a
+	// field, "table.N.fieldname" for a cell of row N (1-based).
+	Invalid map[string]bool
 }
 
 // keysView is the User form's "API Access" box.
@@ -134,6 +137,9 @@ func (h *Handler) form(ctx context.Context, u perm.User, dt *meta.DocType, d doc
 				v.Sections = append(v.Sections, &sectionView{Label: "API Access", ID: "api_access_section", Keys: v.Keys})
 			}
 		}
+		if fe != nil && len(fe.Invalid) > 0 {
+			markInvalid(v.Sections, fe.Invalid)
+		}
 		for _, s := range v.Sections {
 			for _, b := range s.Blocks {
 				if b.Wide != nil && (!b.Wide.ReadOnly || (b.Wide.Grid != nil && b.Wide.Grid.Editable)) {
@@ -152,6 +158,107 @@ func (h *Handler) form(ctx context.Context, u perm.User, dt *meta.DocType, d doc
 		return nil
 	})
 	return v, err
+}
+
+// childMeta returns the child DocTypes of dt's tables, by table fieldname.
+func (h *Handler) childMeta(r *http.Request, dt *meta.DocType) map[string]*meta.DocType {
+	out := map[string]*meta.DocType{}
+	for _, tf := range dt.TableFields() {
+		if c, err := h.app.Meta(r.Context(), tf.Options); err == nil {
+			out[tf.Fieldname] = c
+		}
+	}
+	return out
+}
+
+// invalidFields finds the inputs a validation message names, so the form
+// can mark them: the labels of "Value missing for DocType: A, Row #2: B" and
+// the leading label of "Label: … is not a number".
+func invalidFields(dt *meta.DocType, children map[string]*meta.DocType, msg string) map[string]bool {
+	out := map[string]bool{}
+	byLabel := func(m *meta.DocType, label string) string {
+		for _, f := range m.ValueFields() {
+			if f.DisplayLabel() == label {
+				return f.Fieldname
+			}
+		}
+		for _, f := range m.TableFields() {
+			if f.DisplayLabel() == label {
+				return f.Fieldname
+			}
+		}
+		return ""
+	}
+	item := func(s string) {
+		s = strings.TrimSpace(s)
+		table := ""
+		if i := strings.Index(s, "Row #"); i >= 0 {
+			tlabel := strings.TrimSpace(s[:i])
+			rest := s[i+len("Row #"):]
+			num, label, ok := strings.Cut(rest, ": ")
+			if !ok {
+				return
+			}
+			for _, tf := range dt.TableFields() {
+				if tlabel == "" || tf.DisplayLabel() == tlabel {
+					if table != "" && tlabel == "" {
+						return // several tables and no table named
+					}
+					table = tf.Fieldname
+				}
+			}
+			if c := children[table]; c != nil {
+				if fn := byLabel(c, strings.TrimSpace(label)); fn != "" {
+					out[table+"."+strings.TrimSpace(num)+"."+fn] = true
+				}
+			}
+			return
+		}
+		if fn := byLabel(dt, s); fn != "" {
+			out[fn] = true
+		}
+	}
+	if rest, ok := strings.CutPrefix(msg, "Value missing for "+dt.Name+": "); ok {
+		for _, part := range strings.Split(rest, ", ") {
+			item(part)
+		}
+		return out
+	}
+	if label, _, ok := strings.Cut(msg, ": "); ok {
+		item(label)
+	}
+	return out
+}
+
+// markInvalid flags the fields and grid cells named in invalid.
+func markInvalid(sections []*sectionView, invalid map[string]bool) {
+	mark := func(fv *fieldView) {
+		if invalid[fv.Fieldname] {
+			fv.Invalid = true
+		}
+		if g := fv.Grid; g != nil {
+			g.Invalid = invalid[fv.Fieldname]
+			for i, row := range g.Rows {
+				for _, c := range append(append([]*fieldView{}, row.Cells...), row.Detail...) {
+					if invalid[g.Fieldname+"."+strconv.Itoa(i+1)+"."+c.Fieldname] {
+						c.Invalid = true
+					}
+				}
+			}
+		}
+	}
+	for _, s := range sections {
+		for _, b := range s.Blocks {
+			if b.Wide != nil {
+				mark(b.Wide)
+			}
+			for _, c := range b.Columns {
+				for _, f := range c {
+					mark(f)
+				}
+			}
+		}
+	}
 }
 
 // excType is Frappe's exception class name of err ("Exception" when internal).
@@ -306,11 +413,12 @@ func (h *Handler) formFailed(w http.ResponseWriter, r *http.Request, u perm.User
 	case errs.KindPermission, errs.KindAuth:
 		return err
 	case errs.KindNotFound:
-		if !isNew && input.Name() == "" {
-			return err
+		if !isNew {
+			return err // the document went away while the form was open
 		}
 	}
 	fe := &formError{Title: "Could not save", Message: h.userMessage(r, err)}
+	fe.Invalid = invalidFields(dt, h.childMeta(r, dt), fe.Message)
 	switch {
 	case dt.Name == "Event Producer" && isNew:
 		fe.Title = "Not registered with the producer"

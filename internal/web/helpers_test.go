@@ -32,7 +32,7 @@ const xss = `<script>alert("x")</script>`
 // env is one site with the desk mounted, served by httptest (or by the
 // site's own listener when started).
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	site *site.Site
 	base string
 	sv   *fakeStream
@@ -50,10 +50,14 @@ func testLog(t testing.TB) *slog.Logger {
 // serve` does, and with sv nil keeps the desk exactly as package site wires
 // it; otherwise httptest serves the API handler, nothing runs in the
 // background, and sv nil means a desk without a StreamView.
-func newEnv(t *testing.T, sv *fakeStream, start bool) *env {
+func newEnv(t testing.TB, sv *fakeStream, start bool, opts ...func(*site.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
-	s, err := site.Open(ctx, site.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminPassword: adminPW, Log: testLog(t)})
+	cfg := site.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminPassword: adminPW, Log: testLog(t)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := site.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +209,7 @@ func (e *env) probeDocTypes() {
 	e.insert("DocType", row)
 	probe, err := doc.FromJSON([]byte(`{"name": "Web Probe", "module": "Custom", "autoname": "field:title", "title_field": "title", "fields": [
 		{"fieldname": "title", "label": "Title", "fieldtype": "Data", "reqd": 1, "in_list_view": 1},
-		{"fieldname": "status", "label": "Status", "fieldtype": "Select", "options": "Open\nClosed", "in_list_view": 1},
+		{"fieldname": "status", "label": "Status", "fieldtype": "Select", "options": "Open\nClosed\n<script>alert(\"x\")</script>", "in_list_view": 1},
 		{"fieldname": "owner_user", "label": "Owner User", "fieldtype": "Link", "options": "User", "in_list_view": 1},
 		{"fieldname": "active", "label": "Active", "fieldtype": "Check", "default": "1", "in_list_view": 1},
 		{"fieldname": "count", "label": "Count", "fieldtype": "Int"},

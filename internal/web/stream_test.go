@@ -2,9 +2,9 @@ package web_test
 
 import (
 	"encoding/json"
-	"math"
 	"errors"
 	"html"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,6 +15,7 @@ import (
 	"docstream/internal/app"
 	"docstream/internal/doc"
 	"docstream/internal/errs"
+	"docstream/internal/site"
 	"docstream/internal/web"
 )
 
@@ -216,7 +217,9 @@ const noteDocType = `{"name": "Web Note", "module": "Custom", "autoname": "field
 // Event Subscriber "sync@example.com".
 func streamingPair(t *testing.T) (prod, cons *env) {
 	t.Helper()
-	prod, cons = newEnv(t, nil, true), newEnv(t, nil, true)
+	// Failed events are retried by hand only (Resync), not after 2 s.
+	noAutoRetry := func(c *site.Config) { c.Stream.RetryBase = time.Hour }
+	prod, cons = newEnv(t, nil, true, noAutoRetry), newEnv(t, nil, true, noAutoRetry)
 	for _, e := range []*env{prod, cons} {
 		d, err := doc.FromJSON([]byte(noteDocType))
 		if err != nil {
@@ -305,4 +308,36 @@ func TestStreamingSetupThroughForms(t *testing.T) {
 	// And the producer's Event Update Log shows it readably.
 	r = pc.get("/app/event-update-log")
 	wantContains(t, r, "update log", "Web Note", "Hello from the producer", `<span class="pill green">Create</span>`)
+}
+
+// TestPeerPanel: the Event Producer form shows the producer's streaming
+// state and its backfill progress, and refreshes it from a partial.
+func TestPeerPanel(t *testing.T) {
+	sv := &fakeStream{ov: fakeOverview()}
+	e := newEnv(t, sv, false)
+	e.addUser("sync@example.com", "x", "System Manager")
+	d, err := doc.FromJSON([]byte(noteDocType))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.insert("DocType", d)
+	// incoming_change: stored as the producer pushed it, without a handshake.
+	e.insert("Event Producer", doc.Doc{"producer_url": "http://producer.example", "api_key": "k", "api_secret": "s",
+		"user": "sync@example.com", "incoming_change": int64(1),
+		"producer_doctypes": []doc.Doc{{"ref_doctype": "Web Note", "status": "Approved"}}})
+	c := e.admin()
+	path := "/app/event-producer/" + url.PathEscape("http://producer.example")
+	r := c.get(path)
+	wantCode(t, r, http.StatusOK, "Event Producer form")
+	poll := "/app/_/stream-peer?kind=producer&amp;name=http%3A%2F%2Fproducer.example"
+	wantContains(t, r, "Event Producer form", `id="peer-panel"`, `hx-get="`+poll+`"`, "Lagging", "1,234",
+		"Copying existing documents: Customer", `<progress max="120" value="30"`)
+	r = c.get(html.UnescapeString(poll), "HX-Request", "true")
+	wantCode(t, r, http.StatusOK, "peer partial")
+	wantContains(t, r, "peer partial", `id="peer-panel"`, "Lagging")
+	wantNotContains(t, r, "peer partial", "<html")
+	// Another name: no status, said plainly.
+	r = c.get("/app/_/stream-peer?kind=consumer&name=nobody")
+	wantCode(t, r, http.StatusNotFound, "unknown consumer")
+	wantCode(t, c.get("/app/_/stream-peer?kind=other&name=x"), http.StatusBadRequest, "bad kind")
 }

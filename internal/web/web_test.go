@@ -5,6 +5,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -253,7 +254,8 @@ func TestPermissions(t *testing.T) {
 	// Home lists nothing the user cannot open; suggestions reveal nothing.
 	r := plain.get("/app")
 	wantCode(t, r, http.StatusOK, "home")
-	wantNotContains(t, r, "home", `href="/app/user"`, `href="/app/web-probe"`, `href="/app/event-producer"`)
+	wantNotContains(t, r, "home", `href="/app/user"`, `href="/app/web-probe"`, `href="/app/event-producer"`,
+		`href="/app/automation"`, `href="/app/event-streaming"`)
 	r = plain.get("/app/_/link?doctype=User&txt=adm")
 	wantCode(t, r, http.StatusOK, "link suggestions without permission")
 	wantNotContains(t, r, "link suggestions without permission", "Administrator")
@@ -376,11 +378,17 @@ func TestValidationErrorsKeepInput(t *testing.T) {
 		"rows.__present": {"1"}, "rows.1.name": {""}, "rows.1.item": {""}, "rows.1.qty": {"9"}})
 	wantFormError(t, r, "MandatoryError", "missing row item")
 	wantContains(t, r, "missing row item", `id="form-error"`, "Value missing", "Item", "kept summary", `value="Kept title"`, `value="9"`)
+	if !regexp.MustCompile(`<input[^>]*name="rows\.1\.item"[^>]*aria-invalid="true"`).MatchString(r.body) {
+		t.Error("the empty row item is not marked invalid")
+	}
 
 	// Wrong type.
 	r = c.post("/app/web-probe/new", url.Values{"title": {"Typed"}, "count": {"many"}})
 	wantFormError(t, r, "FrappeTypeError", "bad int")
 	wantContains(t, r, "bad int", "Count", "is not an integer", `value="many"`, `value="Typed"`)
+	if !regexp.MustCompile(`<input[^>]*name="count"[^>]*aria-invalid="true"`).MatchString(r.body) {
+		t.Error("the bad Count is not marked invalid")
+	}
 	r = c.post("/app/web-probe/new", url.Values{"title": {"Dated"}, "due": {"not a date"}})
 	wantFormError(t, r, "FrappeTypeError", "bad date")
 	wantContains(t, r, "bad date", "Due", "is not a date", `value="not a date"`, `value="Dated"`)
@@ -413,7 +421,7 @@ func TestEscapingInEveryFieldType(t *testing.T) {
 	e := newEnv(t, sv, false)
 	e.probeDocTypes()
 	name := `Q'&x" onmouseover="alert(1)`
-	e.insert("Web Probe", doc.Doc{"title": name, "status": "Open", "owner_user": "Administrator", "summary": xss, "body": xss,
+	e.insert("Web Probe", doc.Doc{"title": name, "status": xss, "owner_user": "Administrator", "summary": xss, "body": xss,
 		"long_body": xss, "script": xss, "fixed": xss, "phone": xss, "secret": xss,
 		"rows": []doc.Doc{{"item": xss, "kind": "A", "ref": "Administrator"}}})
 	// A read-only Select value and a Link value that are payloads too.
@@ -451,7 +459,7 @@ func TestEscapingInEveryFieldType(t *testing.T) {
 	wantCode(t, c.get(href), http.StatusOK, "link from the list "+href)
 
 	// A validation error that quotes the payload, shown with the input kept.
-	r = c.post("/app/web-probe/new", url.Values{"title": {"bad"}, "status": {xss}, "summary": {xss}})
+	r = c.post("/app/web-probe/new", url.Values{"title": {"bad"}, "status": {xss + "!"}, "summary": {xss}})
 	wantFormError(t, r, "", "payload in an error")
 	wantNotContains(t, r, "payload in an error", xss)
 	// A flash message carrying a name.

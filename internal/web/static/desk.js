@@ -118,20 +118,23 @@
     (focus || grid.querySelector('[data-add-row]') || grid).focus();
   }
 
-  // Copy a value (the API secret) to the clipboard.
+  // Copy a value (the API secret) to the clipboard. The text is selected
+  // first, so Ctrl+C works even where copying from a script does not.
   function copyFrom(btn) {
     var src = document.querySelector(btn.getAttribute('data-copy'));
     if (!src) return;
-    var done = function () { btn.textContent = 'Copied'; setTimeout(function () { btn.textContent = 'Copy'; }, 2000); };
-    var fallback = function () {
-      src.focus();
-      src.select();
-      try { if (document.execCommand('copy')) done(); } catch (e) { /* the text stays selected */ }
+    var done = function () {
+      btn.textContent = 'Copied';
+      setTimeout(function () { btn.textContent = 'Copy'; }, 2000);
     };
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(src.value).then(done, fallback);
-    } else {
-      fallback();
+    src.focus();
+    src.select();
+    var ok = false;
+    try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+    if (ok) {
+      done();
+    } else if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(src.value).then(done, function () { /* selected: Ctrl+C */ });
     }
   }
 
@@ -190,6 +193,17 @@
     drawCharts(document.body);
     var err = document.getElementById('form-error') || document.getElementById('login-error');
     if (err) err.setAttribute('tabindex', '-1');
+    // After a refused save, start where the problem is.
+    document.querySelectorAll('[data-row-detail] [aria-invalid="true"]').forEach(function (el) {
+      var panel = el.closest('[data-row-detail]');
+      panel.hidden = false;
+      var btn = document.querySelector('[aria-controls="' + panel.id + '"]');
+      if (btn) btn.setAttribute('aria-expanded', 'true');
+    });
+    var bad = document.querySelector('#doc-form [aria-invalid="true"]');
+    if (bad) bad.focus();
+    // Scripts and tests can wait for this before using the page's controls.
+    document.documentElement.setAttribute('data-desk-ready', '');
   }
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', init);
