@@ -108,7 +108,7 @@ func (s *Streamer) backfillStep(ctx context.Context, p *producerCfg) (bool, erro
 	for dt, r := range p.rows {
 		// "Failed": a Frappe producer refused the method; asking again on
 		// every step would hammer it (and busy-loop this worker).
-		if r.Int("backfill") != 0 && r.Str("backfill_status") != "Done" && r.Str("backfill_status") != "Failed" && r.Int("has_mapping") == 0 {
+		if r.Int("backfill") != 0 && r.Str("backfill_status") != "Done" && r.Str("backfill_status") != "Failed" {
 			if remoteDT == "" || dt < remoteDT {
 				remoteDT, row = dt, r
 			}

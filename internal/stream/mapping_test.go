@@ -64,6 +64,8 @@ func TestMapping(t *testing.T) {
 			t.Fatalf("bad mapping: err = %v, want a ValidationError naming the field", err)
 		}
 
+		// One that existed before the subscription: it arrives by backfill, mapped.
+		mustInsert(t, p.Site, "Remote Opportunity", doc.Doc{"name": "O0", "full_name": "Old", "stage": "Won"})
 		subscribe(t, p, c, doc.Doc{"ref_doctype": "Opportunity", "use_same_name": int64(1), "has_mapping": int64(1), "mapping": "Opp Map"})
 		if ec := mustGet(t, p.Site, "Event Consumer", c.URL); ec.Rows("consumer_doctypes")[0].Str("ref_doctype") != "Remote Opportunity" {
 			t.Fatalf("the producer was asked for %q, want the mapping's remote DocType", ec.Rows("consumer_doctypes")[0].Str("ref_doctype"))
@@ -80,6 +82,10 @@ func TestMapping(t *testing.T) {
 			t.Logf("consumer LU: %v", find(c.Site, "Event Producer Last Update", p.URL))
 		}()
 		eventually(t, "mapped opportunity", 10*time.Second, func() bool { return find(c.Site, "Opportunity", "O1") != nil })
+		eventually(t, "backfilled mapped opportunity", 10*time.Second, func() bool { return find(c.Site, "Opportunity", "O0") != nil })
+		if o0 := mustGet(t, c.Site, "Opportunity", "O0"); o0.Str("title") != "Old" || o0.Str("status") != "Won" {
+			t.Fatalf("backfilled mapped opportunity = %v", o0)
+		}
 		o := mustGet(t, c.Site, "Opportunity", "O1")
 		if o.Str("title") != "Acme" || o.Str("status") != "Open" || o.Str("party_name") != "L1" || len(o.Rows("items")) != 2 {
 			t.Fatalf("mapped opportunity = %v", o)

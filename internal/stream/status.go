@@ -86,7 +86,7 @@ func (s *Streamer) producerStatuses(ctx context.Context, t *app.Tx) ([]PeerStatu
 				continue
 			}
 			approved = true
-			if row.Int("backfill") != 0 && row.Int("has_mapping") == 0 && row.Str("backfill_status") != "Done" && row.Str("backfill_status") != "Failed" {
+			if row.Int("backfill") != 0 && row.Str("backfill_status") != "Done" && row.Str("backfill_status") != "Failed" {
 				ps.Backfill = &Progress{Done: row.Int("backfill_done"), Total: row.Int("backfill_total"), DocType: row.Str("ref_doctype")}
 			}
 		}
