@@ -104,7 +104,7 @@ func (s *Streamer) producerStatuses(ctx context.Context, t *app.Tx) ([]PeerStatu
 			}
 		}
 		esl, _ := t.Meta("Event Sync Log")
-		logs, err := t.Select(ctx, &filter.Query{DocType: esl, Fields: []string{"creation", "status", "error"}, Limit: 20000,
+		logs, err := t.Select(ctx, &filter.Query{DocType: esl, Fields: []string{"creation", "status", "error", "attempts"}, Limit: 20000,
 			OrderBy: []filter.Order{{Field: "creation", Desc: true}},
 			Where: []filter.Cond{{Field: "event_producer", Op: "=", Value: d.Name(), Kind: meta.KindText},
 				{Field: "creation", Op: ">", Value: doc.FormatDatetime(since), Kind: meta.KindDatetime}}})
@@ -121,11 +121,15 @@ func (s *Streamer) producerStatuses(ctx context.Context, t *app.Tx) ([]PeerStatu
 			if i < 0 || i > 59 {
 				continue
 			}
+			// An event that failed counts as a failure in the minute it
+			// arrived, even once a retry or Resync has synced it since.
+			if l.Str("status") == "Failed" || l.Int("attempts") > 0 {
+				failures[i]++
+			}
 			switch l.Str("status") {
 			case "Synced":
 				events[i]++
 			case "Failed":
-				failures[i]++
 				if ps.LastError == "" {
 					ps.LastError = l.Str("error")
 				}
