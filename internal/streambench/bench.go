@@ -92,9 +92,10 @@ func (o *Options) dsn(ctx context.Context, prefix string, cleanups *[]func()) (s
 }
 
 // newPair opens a producer and a consumer, creates the benchmark DocType on
-// both and subscribes the consumer (approved). hook, if set, runs on the
-// consumer before it starts (each time it is opened).
-func newPair(ctx context.Context, o *Options, name string, hook func(*site.Site)) (*pair, error) {
+// both and subscribes the consumer (approved). pHook and hook, if set, run on
+// the producer and the consumer before they start (each time the consumer
+// is opened).
+func newPair(ctx context.Context, o *Options, name string, pHook, hook func(*site.Site)) (*pair, error) {
 	pr := &pair{o: o, hook: hook}
 	root, err := os.MkdirTemp(o.Dir, name+"-")
 	if err != nil {
@@ -108,7 +109,7 @@ func newPair(ctx context.Context, o *Options, name string, hook func(*site.Site)
 		pr.close()
 		return nil, err
 	}
-	if pr.p, err = OpenSite(ctx, SiteOptions{Dir: filepath.Join(root, "producer"), DB: pDB, Stream: o.Stream}); err != nil {
+	if pr.p, err = OpenSite(ctx, SiteOptions{Dir: filepath.Join(root, "producer"), DB: pDB, Stream: o.Stream, BeforeStart: pHook}); err != nil {
 		pr.close()
 		return nil, err
 	}
@@ -241,7 +242,7 @@ type BacklogResult struct {
 // approved consumer is stopped; the consumer is then started and timed until
 // it has applied them all (its cursor reaches the producer's head).
 func Backlog(ctx context.Context, o *Options, n int) (BacklogResult, error) {
-	pr, err := newPair(ctx, o, "backlog", nil)
+	pr, err := newPair(ctx, o, "backlog", nil, nil)
 	if err != nil {
 		return BacklogResult{}, err
 	}
@@ -339,9 +340,10 @@ func NewStats(d []time.Duration) Stats {
 
 // LiveResult is benchmark (b).
 type LiveResult struct {
-	K            int
-	PutToVisible Stats // HTTP insert on the producer until committed on the consumer
-	PutAck       Stats // the HTTP insert alone
+	K               int
+	PutToVisible    Stats // HTTP insert on the producer until committed on the consumer
+	PutAck          Stats // the HTTP insert alone
+	CommitToVisible Stats // producer commit until consumer commit
 }
 
 // Live is benchmark (b): with the consumer streaming, k documents are
@@ -352,6 +354,19 @@ type LiveResult struct {
 func Live(ctx context.Context, o *Options, k, warmup int) (LiveResult, error) {
 	var mu sync.Mutex
 	waiters := map[string]chan time.Time{}
+	committed := map[string]time.Time{}
+	pHook := func(s *site.Site) {
+		s.App.On(app.AfterInsert, BenchDocType, func(ctx context.Context, e *app.HookEvent) error {
+			name := e.Doc.Name()
+			e.Tx.AfterCommit(func() {
+				now := time.Now()
+				mu.Lock()
+				committed[name] = now
+				mu.Unlock()
+			})
+			return nil
+		})
+	}
 	hook := func(s *site.Site) {
 		s.App.On(app.AfterInsert, BenchDocType, func(ctx context.Context, e *app.HookEvent) error {
 			name := e.Doc.Name()
@@ -368,14 +383,14 @@ func Live(ctx context.Context, o *Options, k, warmup int) (LiveResult, error) {
 			return nil
 		})
 	}
-	pr, err := newPair(ctx, o, "live", hook)
+	pr, err := newPair(ctx, o, "live", pHook, hook)
 	if err != nil {
 		return LiveResult{}, err
 	}
 	defer pr.close()
 	// Let the consumer's first long-poll settle.
 	time.Sleep(500 * time.Millisecond)
-	var total, ack []time.Duration
+	var total, ack, c2v []time.Duration
 	for i := range warmup + k {
 		d := CustomerDoc("LIVE-", i)
 		name := d["code"].(string)
@@ -396,12 +411,19 @@ func Live(ctx context.Context, o *Options, k, warmup int) (LiveResult, error) {
 		case <-ctx.Done():
 			return LiveResult{}, ctx.Err()
 		}
+		mu.Lock()
+		tc, ok := committed[name]
+		delete(committed, name)
+		mu.Unlock()
 		if i >= warmup {
 			total = append(total, t2.Sub(t0))
 			ack = append(ack, t1.Sub(t0))
+			if ok {
+				c2v = append(c2v, t2.Sub(tc))
+			}
 		}
 	}
-	return LiveResult{K: k, PutToVisible: NewStats(total), PutAck: NewStats(ack)}, nil
+	return LiveResult{K: k, PutToVisible: NewStats(total), PutAck: NewStats(ack), CommitToVisible: NewStats(c2v)}, nil
 }
 
 // WriteResult is benchmark (c): single-document inserts per second on a
@@ -458,7 +480,7 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 	if err := SetUpAndCreate(ctx, NewClient(alone.URL)); err != nil {
 		return res, err
 	}
-	idle, err := newPair(ctx, o, "write-idle", nil)
+	idle, err := newPair(ctx, o, "write-idle", nil, nil)
 	if err != nil {
 		return res, err
 	}
@@ -466,7 +488,7 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 	if err := idle.closeConsumer(); err != nil {
 		return res, err
 	}
-	live, err := newPair(ctx, o, "write-live", nil)
+	live, err := newPair(ctx, o, "write-live", nil, nil)
 	if err != nil {
 		return res, err
 	}
@@ -689,7 +711,7 @@ func mb(b int64) float64 { return float64(b) / (1 << 20) }
 // cleanup closes everything.
 func ProducerForWrites(ctx context.Context, o *Options, consumer string) (*site.Site, func(), error) {
 	if consumer != "" {
-		pr, err := newPair(ctx, o, "writes", nil)
+		pr, err := newPair(ctx, o, "writes", nil, nil)
 		if err != nil {
 			return nil, nil, err
 		}
