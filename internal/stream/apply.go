@@ -128,7 +128,7 @@ func errorText(err error) string {
 // applyLog applies one Create, Update or Delete as the Event Subscriber, with
 // the producer as origin (so it is not streamed back there: echo guard).
 func (s *Streamer) applyLog(ctx context.Context, t *app.Tx, u perm.User, ev syncEvent) (string, error) {
-	l := ev.log
+	l := &ev.log
 	var m *mapping
 	localDT := ev.row.Str("ref_doctype")
 	if ev.row.Str("mapping") != "" && (ev.row.Int("has_mapping") != 0 || ev.syncLog != "") {
@@ -158,10 +158,11 @@ func (s *Streamer) applyLog(ctx context.Context, t *app.Tx, u perm.User, ev sync
 	}
 	switch l.UpdateType {
 	case "Create":
-		d, err := doc.FromJSON([]byte(data))
+		d, err := l.createDoc()
 		if err != nil {
 			return localName, errs.Validation("Create data is not a JSON document: %v", err)
 		}
+		d = d.Clone() // the decoded copy is shared with the dependency scan
 		if m != nil {
 			p, err := s.producerClient(ctx, t, ev.producer)
 			if err != nil {
@@ -251,6 +252,11 @@ func incoming(d doc.Doc) doc.Doc {
 // alone, so two producers with the same names collide).
 func (s *Streamer) findLocal(ctx context.Context, t *app.Tx, dt *meta.DocType, remoteName, producer string, sameName bool) (doc.Doc, error) {
 	if sameName {
+		// Most events of a backlog are Creates of documents not here yet: a
+		// primary-key probe is far cheaper than loading rows and children.
+		if ok, err := t.Exists(ctx, dt, remoteName); err != nil || !ok {
+			return nil, err
+		}
 		return t.Find(ctx, dt, remoteName, true)
 	}
 	if dt.Field("remote_docname") == nil {

@@ -32,7 +32,8 @@ func (s *Streamer) fetchDependencies(ctx context.Context, p *producerCfg, logs [
 	var wanted []depKey
 	err := s.App.View(ctx, func(t *app.Tx) error {
 		seen := map[depKey]bool{}
-		for _, l := range logs {
+		for i := range logs {
+			l := &logs[i]
 			row := p.rows[l.RefDocType]
 			if row == nil || row.Int("has_mapping") != 0 || l.UpdateType == "Delete" {
 				continue
@@ -41,8 +42,7 @@ func (s *Streamer) fetchDependencies(ctx context.Context, p *producerCfg, logs [
 			if err != nil {
 				continue
 			}
-			data, _ := l.dataString()
-			targets, err := linkTargetsOfLog(t, dt, l.UpdateType, data)
+			targets, err := linkTargetsOfLog(t, dt, l)
 			if err != nil {
 				continue // a bad payload fails when it is applied, with its own error
 			}
@@ -125,12 +125,13 @@ func missingLocally(ctx context.Context, t *app.Tx, k depKey) (bool, error) {
 }
 
 // linkTargetsOfLog lists what a Create's document or an Update's diff links to.
-func linkTargetsOfLog(t *app.Tx, dt *meta.DocType, updateType, data string) ([]depKey, error) {
+func linkTargetsOfLog(t *app.Tx, dt *meta.DocType, l *remoteLog) ([]depKey, error) {
+	data, _ := l.dataString()
 	if data == "" {
 		return nil, nil
 	}
-	if updateType == "Create" {
-		d, err := doc.FromJSON([]byte(data))
+	if l.UpdateType == "Create" {
+		d, err := l.createDoc()
 		if err != nil {
 			return nil, err
 		}

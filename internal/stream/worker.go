@@ -277,6 +277,26 @@ type remoteLog struct {
 	Data       json.RawMessage `json:"data"`
 	Creation   string          `json:"creation"`
 	Seq        *int64          `json:"seq"`
+
+	decoded doc.Doc // a Create's document, decoded once per page
+}
+
+// createDoc decodes a Create's document once: the dependency scan and the
+// apply both need it, and decoding was a third of a backlog's cost.
+func (l *remoteLog) createDoc() (doc.Doc, error) {
+	if l.decoded != nil {
+		return l.decoded, nil
+	}
+	data, err := l.dataString()
+	if err != nil {
+		return nil, err
+	}
+	d, err := doc.FromJSON([]byte(data))
+	if err != nil {
+		return nil, err
+	}
+	l.decoded = d
+	return d, nil
 }
 
 // dataString returns data as text: Frappe sends a JSON string (or null).
