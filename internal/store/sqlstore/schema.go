@@ -109,6 +109,14 @@ func (t *Tx) syncIndexes(ctx context.Context, old, new *meta.DocType) error {
 			}
 		}
 	}
+	// A Frappe consumer's cursor is the creation of the last log it got
+	// (creation > ?), and its acknowledgement looks up creation <= ?; both
+	// read the retained log without this index.
+	if logByDocType && new.Field("seq") != nil {
+		if err := idx(short+"__creation", `"creation"`, false); err != nil {
+			return err
+		}
+	}
 	// A consumer looks up its Failed and Queued events on every page and
 	// every step (event_producer = ? AND status IN (…)); without an index
 	// that scans every sync log, one per applied event: quadratic in a long
