@@ -8,9 +8,9 @@ import (
 	"docstream/internal/errs"
 )
 
-// status maps error kinds to Frappe's HTTP codes (frappe/exceptions.py). This
-// is the only place that does.
-func status(k errs.Kind) int {
+// Status maps error kinds to Frappe's HTTP codes (frappe/exceptions.py). This
+// is the only place that does; the desk uses it too.
+func Status(k errs.Kind) int {
 	switch k {
 	case errs.KindValidation:
 		return http.StatusExpectationFailed // 417, as Frappe answers every ValidationError
@@ -53,7 +53,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		}
 		e = errs.New(errs.KindInternal, "Exception", "Internal error (request %s)", id)
 	}
-	code := status(e.Kind)
+	code := Status(e.Kind)
 	msg, _ := json.Marshal(map[string]any{"message": e.Message, "title": "Message", "indicator": "red", "raise_exception": 1})
 	sm, _ := json.Marshal([]string{string(msg)})
 	body := map[string]any{

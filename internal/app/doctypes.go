@@ -13,7 +13,7 @@ import (
 // table behind.
 func (s *Service) registerCoreHooks() {
 	s.On(Validate, "DocType", func(ctx context.Context, e *HookEvent) error {
-		dt, err := meta.FromMap(plainMap(e.Doc))
+		dt, err := meta.FromMap(e.Doc.Plain())
 		if err != nil {
 			return err
 		}
@@ -23,7 +23,7 @@ func (s *Service) registerCoreHooks() {
 		if _, builtin := s.metas.builtins[e.Doc.Name()]; builtin {
 			return nil
 		}
-		dt, err := meta.FromMap(plainMap(e.Doc))
+		dt, err := meta.FromMap(e.Doc.Plain())
 		if err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ func (s *Service) registerCoreHooks() {
 		if err != nil {
 			return err
 		}
-		f := meta.FieldFromMap(plainMap(e.Doc))
+		f := meta.FieldFromMap(e.Doc.Plain())
 		if e.Old == nil && dt.Field(f.Fieldname) != nil {
 			return errs.Validation("Field %s already exists in %s", f.Fieldname, dt.Name)
 		}
@@ -88,7 +88,7 @@ func (s *Service) registerCoreHooks() {
 		if err != nil {
 			return err
 		}
-		f := meta.FieldFromMap(plainMap(e.Doc))
+		f := meta.FieldFromMap(e.Doc.Plain())
 		nd := dt
 		if dt.Field(f.Fieldname) == nil {
 			nd = withField(dt, f)

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"sync"
 
-	"docstream/internal/doc"
 	"docstream/internal/meta"
 	"docstream/internal/store"
 )
@@ -117,7 +116,7 @@ func (c *metaCache) load(ctx context.Context, tx store.Tx) (map[string]*meta.Doc
 			return nil, err
 		}
 		r["fields"], r["permissions"] = fields, perms
-		dt, err := meta.FromMap(plainMap(r))
+		dt, err := meta.FromMap(r.Plain())
 		if err != nil {
 			return nil, fmt.Errorf("DocType %s: %w", r.Name(), err)
 		}
@@ -132,7 +131,7 @@ func (c *metaCache) load(ctx context.Context, tx store.Tx) (map[string]*meta.Doc
 		if !ok || dt.Field(cf.Str("fieldname")) != nil {
 			continue
 		}
-		f := meta.FieldFromMap(plainMap(cf))
+		f := meta.FieldFromMap(cf.Plain())
 		f.Custom = true
 		*dt = *withField(dt, f)
 	}
@@ -151,20 +150,4 @@ func withField(dt *meta.DocType, f meta.Field) *meta.DocType {
 	c.Fields = append(c.Fields[:pos], append([]meta.Field{f}, c.Fields[pos:]...)...)
 	c.Reindex()
 	return c
-}
-
-func plainMap(d doc.Doc) map[string]any {
-	m := make(map[string]any, len(d))
-	for k, v := range d {
-		if rows, ok := v.([]doc.Doc); ok {
-			l := make([]any, len(rows))
-			for i, r := range rows {
-				l[i] = plainMap(r)
-			}
-			m[k] = l
-			continue
-		}
-		m[k] = v
-	}
-	return m
 }

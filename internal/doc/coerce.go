@@ -238,6 +238,10 @@ func toText(f *meta.Field, v any) (any, error) {
 	return nil, errs.Invalid("FrappeTypeError", "%s: expected text, got %s", f.DisplayLabel(), short(v))
 }
 
+// Plain returns d as plain maps and lists (child rows included), the form
+// encoders and the condition evaluator take.
+func (d Doc) Plain() map[string]any { return plain(d).(map[string]any) }
+
 // plain turns Docs back into maps so JSON fields serialize naturally.
 func plain(v any) any {
 	switch x := v.(type) {

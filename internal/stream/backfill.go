@@ -84,7 +84,7 @@ func (s *Streamer) apiBackfillPage(c *api.Call) (any, error) {
 				continue // it came from this consumer: sending it back would be an echo
 			}
 			if cnd := row.Str("condition"); cnd != "" {
-				ok, err := Conditions.Match(c.Ctx, cnd, map[string]any{"doc": plainDoc(d), "consumer": plainDoc(cons)})
+				ok, err := Conditions.Match(c.Ctx, cnd, map[string]any{"doc": d.Plain(), "consumer": cons.Plain()})
 				if err != nil || !ok {
 					continue
 				}
@@ -92,7 +92,7 @@ func (s *Streamer) apiBackfillPage(c *api.Call) (any, error) {
 					return err
 				}
 			}
-			docs = append(docs, plainDoc(d.WithoutNulls()))
+			docs = append(docs, d.WithoutNulls().Plain())
 		}
 		out = map[string]any{"docs": docs, "total": total, "after": last, "done": len(names) < limit, "head_seq": head}
 		return nil

@@ -65,7 +65,7 @@ func (s *Streamer) filterByCondition(ctx context.Context, t *app.Tx, consumer do
 		if d == nil {
 			continue // deleted since: its Delete log decides
 		}
-		match, err := Conditions.Match(ctx, condition, map[string]any{"doc": plainDoc(d), "consumer": plainDoc(consumer), "update_log": rec})
+		match, err := Conditions.Match(ctx, condition, map[string]any{"doc": d.Plain(), "consumer": consumer.Plain(), "update_log": rec})
 		if err != nil {
 			// Frappe logs has_consumer_access errors in its Error Log; so do we.
 			s.Log.Warn("stream: condition failed; event withheld", "consumer", consumer.Name(), "doctype", dt, "doc", name, "condition", condition, "err", err)
@@ -94,23 +94,6 @@ func (s *Streamer) filterByCondition(ctx context.Context, t *app.Tx, consumer do
 		}
 	}
 	return out, nil
-}
-
-// plainDoc turns a Doc into plain maps and lists for the evaluator.
-func plainDoc(d doc.Doc) map[string]any {
-	m := make(map[string]any, len(d))
-	for k, v := range d {
-		if rows, ok := v.([]doc.Doc); ok {
-			l := make([]any, len(rows))
-			for i, r := range rows {
-				l[i] = plainDoc(r)
-			}
-			m[k] = l
-			continue
-		}
-		m[k] = v
-	}
-	return m
 }
 
 // condKey names the "sent to this consumer" mark of a document. The unit

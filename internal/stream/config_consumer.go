@@ -285,7 +285,7 @@ func (s *Streamer) pushSubscription(ctx context.Context, t *app.Tx, d doc.Doc) e
 		}
 		rows = append(rows, map[string]any{"ref_doctype": dt, "status": st, "unsubscribed": r.Int("unsubscribe"), "condition": nilIfEmpty(r.Str("condition"))})
 	}
-	out := plainDoc(remote)
+	out := remote.Plain()
 	out["consumer_doctypes"] = rows
 	out["user"] = d.Str("user")
 	out["incoming_change"] = 1

@@ -93,7 +93,7 @@ func (s *Streamer) pushApproval(ctx context.Context, t *app.Tx, consumer doc.Doc
 	}
 	remote["incoming_change"] = int64(1)
 	remote["api_secret"] = "*****" // unchanged (all-* means unchanged)
-	if _, err := c.PutDoc(ctx, "Event Producer", s.URL, plainDoc(remote)); err != nil {
+	if _, err := c.PutDoc(ctx, "Event Producer", s.URL, remote.Plain()); err != nil {
 		return errs.Validation("Could not update the consumer %s: %v", consumer.Name(), err)
 	}
 	return nil

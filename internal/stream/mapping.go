@@ -236,7 +236,7 @@ func (s *Streamer) mappedDependency(ctx context.Context, t *app.Tx, c *frappecli
 					if err != nil {
 						return "", errs.Validation("remote_value_filters %s: %v", k, err)
 					}
-					val, err := prog.Eval(ctx, map[string]any{"doc": plainDoc(remoteDoc)})
+					val, err := prog.Eval(ctx, map[string]any{"doc": remoteDoc.Plain()})
 					if err != nil {
 						return "", errs.Validation("remote_value_filters %s: %v", k, err)
 					}

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"crypto/rand"
+	"docstream/internal/api"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -183,27 +184,7 @@ func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" 
 
 // statusOf maps an application error to the HTTP status the desk answers
 // with; it follows Frappe's codes, as package api does.
-func statusOf(err error) int {
-	switch errs.KindOf(err) {
-	case errs.KindValidation:
-		return http.StatusExpectationFailed
-	case errs.KindNotFound:
-		return http.StatusNotFound
-	case errs.KindPermission:
-		return http.StatusForbidden
-	case errs.KindAuth:
-		return http.StatusUnauthorized
-	case errs.KindConflict:
-		return http.StatusConflict
-	case errs.KindBadRequest:
-		return http.StatusBadRequest
-	case errs.KindRateLimit:
-		return http.StatusTooManyRequests
-	case errs.KindUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+func statusOf(err error) int { return api.Status(errs.KindOf(err)) }
 
 // userMessage is the text of err a user may see. Internal errors are logged
 // here, once, with an id the message shows.
