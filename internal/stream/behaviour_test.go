@@ -14,6 +14,7 @@ import (
 	"docstream/internal/filter"
 	"docstream/internal/meta"
 	"docstream/internal/site"
+	"docstream/internal/sitetest"
 )
 
 func count(t *testing.T, s *site.Site, doctype string, where ...filter.Cond) int {
@@ -243,4 +244,30 @@ func TestOverview(t *testing.T) {
 	if po.Consumers[0].Name != c.URL || po.Consumers[0].State != "connected" {
 		t.Fatalf("producer overview = %+v", po.Consumers[0])
 	}
+}
+
+// Two producer processes on one PostgreSQL database: a change written
+// through the process the consumer is not long-polling still arrives well
+// before the long-poll's end.
+func TestLongPollSeesOtherProcess(t *testing.T) {
+	if sitetest.PostgresDSN() == "" {
+		t.Skipf("PostgreSQL tests are off: set %s to run them", sitetest.EnvPostgres)
+	}
+	t.Parallel()
+	cfg := fastStream()
+	cfg.PullWait, cfg.CatchUp = 20*time.Second, time.Minute
+	dsn, dir := sitetest.NewSchema(t), t.TempDir()
+	p := startSiteDB(t, dir, "127.0.0.1:0", dsn, cfg)
+	p2 := startSiteDB(t, dir, "127.0.0.1:0", dsn, cfg) // same site, another process
+	c := startSite(t, cfg)
+	noteDocTypes(t, p.Site)
+	noteDocTypes(t, c.Site)
+	subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1), "backfill": int64(0)})
+	mustInsert(t, p.Site, "Note", doc.Doc{"title": "first"})
+	eventually(t, "first", 10*time.Second, func() bool { return find(c.Site, "Note", "first") != nil })
+	time.Sleep(300 * time.Millisecond) // the consumer is now long-polling p
+	mustInsert(t, p2.Site, "Note", doc.Doc{"title": "via-the-other-process"})
+	eventually(t, "change written through the other process", 5*time.Second, func() bool {
+		return find(c.Site, "Note", "via-the-other-process") != nil
+	})
 }

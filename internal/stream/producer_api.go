@@ -220,7 +220,14 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 			s.Metrics.LogsServed.WithLabelValues(p.consumer).Add(float64(len(logs)))
 			return logs, nil
 		}
-		t := time.NewTimer(time.Until(deadline))
+		// The broadcast only hears commits of this process; on PostgreSQL
+		// another process sharing the database may write the next log, so
+		// look again every half second there.
+		d := time.Until(deadline)
+		if s.App.Store.Dialect() == "postgres" {
+			d = min(d, 500*time.Millisecond)
+		}
+		t := time.NewTimer(d)
 		select {
 		case <-wake:
 		case <-t.C:
@@ -229,8 +236,6 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 			return []any{}, nil
 		}
 		t.Stop()
-		// Another process may have committed: the broadcast is only a hint,
-		// so a short poll covers processes sharing a PostgreSQL database.
 	}
 }
 
