@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"docstream/internal/app"
-	"docstream/internal/doc"
 	"docstream/internal/errs"
 )
 
@@ -74,6 +73,3 @@ func (s *Server) logout(c *Call) (any, error) {
 	http.SetCookie(c.W, &http.Cookie{Name: "sid", Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	return nil, nil
 }
-
-// asDoc renders a document as frappe.client returns it (plain dict; nulls kept).
-func asDoc(d doc.Doc) any { return d }

@@ -8,7 +8,6 @@ package app
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"io"
 	"time"
 
@@ -152,8 +151,6 @@ func (s *Service) Meta(ctx context.Context, name string) (*meta.DocType, error) 
 	return dt, err
 }
 
-func (s *Service) now(t *Tx) time.Time { return t.Now() }
-
 func stamp(t time.Time) string { return doc.FormatDatetime(t) }
 
 func userName(u perm.User) string {
@@ -161,14 +158,4 @@ func userName(u perm.User) string {
 		return "Guest"
 	}
 	return u.Name
-}
-
-func wrapf(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := errs.As(err); ok {
-		return err
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
 }
