@@ -58,12 +58,20 @@ func (s *Streamer) apiBackfillPage(c *api.Call) (any, error) {
 		if err != nil {
 			return err
 		}
-		total, err := t.Count(c.Ctx, &filter.Query{DocType: dt})
+		// The backfill covers documents that existed when it started; later
+		// ones reach the consumer through the update log anyway.
+		until := c.Args.Str("until")
+		if until == "" {
+			until = doc.FormatDatetime(t.Now())
+		}
+		total, err := t.Count(c.Ctx, &filter.Query{DocType: dt, Where: []filter.Cond{
+			{Field: "creation", Op: "<=", Value: until, Kind: meta.KindDatetime}}})
 		if err != nil {
 			return err
 		}
 		names, err := t.Select(c.Ctx, &filter.Query{DocType: dt, Fields: []string{"name"}, Limit: limit,
-			Where:   []filter.Cond{{Field: "name", Op: ">", Value: after, Kind: meta.KindText}},
+			Where: []filter.Cond{{Field: "name", Op: ">", Value: after, Kind: meta.KindText},
+				{Field: "creation", Op: "<=", Value: until, Kind: meta.KindDatetime}},
 			OrderBy: []filter.Order{{Field: "name"}}})
 		if err != nil {
 			return err
@@ -94,7 +102,7 @@ func (s *Streamer) apiBackfillPage(c *api.Call) (any, error) {
 			}
 			docs = append(docs, d.WithoutNulls().Plain())
 		}
-		out = map[string]any{"docs": docs, "total": total, "after": last, "done": len(names) < limit, "head_seq": head}
+		out = map[string]any{"docs": docs, "total": total, "after": last, "done": len(names) < limit, "head_seq": head, "until": until}
 		return nil
 	})
 	return out, err
@@ -118,7 +126,7 @@ func (s *Streamer) backfillStep(ctx context.Context, p *producerCfg) (bool, erro
 		return false, nil
 	}
 	args := url.Values{"event_consumer": {s.URL}, "doctype": {remoteDT}, "after": {row.Str("backfill_after")},
-		"limit": {strconv.Itoa(s.Cfg.PageSize)}}
+		"until": {row.Str("backfill_until")}, "limit": {strconv.Itoa(s.Cfg.PageSize)}}
 	msg, _, err := p.client.Call(ctx, backfillMethod, args)
 	if err != nil {
 		if !p.native {
@@ -133,6 +141,7 @@ func (s *Streamer) backfillStep(ctx context.Context, p *producerCfg) (bool, erro
 		Docs  []map[string]any `json:"docs"`
 		Total int64            `json:"total"`
 		After string           `json:"after"`
+		Until string           `json:"until"`
 		Done  bool             `json:"done"`
 	}
 	if err := json.Unmarshal(msg, &page); err != nil {
@@ -164,6 +173,7 @@ func (s *Streamer) backfillStep(ctx context.Context, p *producerCfg) (bool, erro
 		}
 		return s.updateRow(ctx, t, p.name, row, func(r doc.Doc) {
 			r["backfill_after"] = page.After
+			r["backfill_until"] = page.Until
 			r["backfill_total"] = page.Total
 			r["backfill_done"] = r.Int("backfill_done") + int64(len(logs))
 			r["backfill_status"] = map[bool]string{true: "Done", false: "Running"}[page.Done]
