@@ -24,8 +24,8 @@ import (
 func BenchmarkConditionCost(b *testing.B) {
 	for _, tc := range []struct{ name, condition string }{{"none", ""}, {"condition", "doc.public == 1"}} {
 		b.Run(tc.name, func(b *testing.B) {
-			p := startSiteB(b)
-			noteDocTypesB(b, p)
+			p := startSiteDB(b, b.TempDir(), "127.0.0.1:0", "", fastStream())
+			noteDocTypes(b, p.Site)
 			consumer := "http://127.0.0.1:1"
 			if _, err := p.App.Insert(context.Background(), app.Admin(), "Event Consumer", doc.Doc{"callback_url": consumer,
 				"user": subscriber, "api_key": "k", "api_secret": "s", "incoming_change": int64(1),
@@ -75,7 +75,7 @@ func BenchmarkBackfill(b *testing.B) {
 		b.StopTimer()
 		cfg := fastStream()
 		cfg.PageSize = 500
-		p, c := startSiteCfgB(b, cfg), startSiteCfgB(b, cfg)
+		p, c := startSiteDB(b, b.TempDir(), "127.0.0.1:0", "", cfg), startSiteDB(b, b.TempDir(), "127.0.0.1:0", "", cfg)
 		for _, s := range []*testSite{p, c} {
 			for _, d := range []doc.Doc{
 				{"name": "Region", "autoname": "field:region_name", "fields": []doc.Doc{{"fieldname": "region_name", "fieldtype": "Data"}}, "permissions": sysPerm()},
@@ -107,7 +107,7 @@ func BenchmarkBackfill(b *testing.B) {
 		}
 		b.StartTimer()
 		start := time.Now()
-		subscribeB(b, p, c, doc.Doc{"ref_doctype": "Store", "use_same_name": int64(1)})
+		subscribe(b, p, c, doc.Doc{"ref_doctype": "Store", "use_same_name": int64(1)})
 		for {
 			ep, _ := c.App.Get(context.Background(), app.Admin(), "Event Producer", p.URL)
 			if ep != nil && ep.Rows("producer_doctypes")[0].Str("backfill_status") == "Done" {

@@ -34,7 +34,7 @@ func startSite(t *testing.T, cfg stream.Config) *testSite {
 }
 
 // startSiteAt opens (or reopens) the site in dir on addr.
-func startSiteAt(t *testing.T, dir, addr string, cfg stream.Config) *testSite {
+func startSiteAt(t testing.TB, dir, addr string, cfg stream.Config) *testSite {
 	t.Helper()
 	return startSiteDB(t, dir, addr, "", cfg)
 }
@@ -63,7 +63,7 @@ func forEachStore(t *testing.T, body func(t *testing.T, start starter)) {
 }
 
 // startSiteDB opens (or reopens) a site; dsn "" means SQLite in dir.
-func startSiteDB(t *testing.T, dir, addr, dsn string, cfg stream.Config) *testSite {
+func startSiteDB(t testing.TB, dir, addr, dsn string, cfg stream.Config) *testSite {
 	t.Helper()
 	ctx := context.Background()
 	s, err := site.Open(ctx, site.Config{Addr: addr, DataDir: dir, DB: dsn, AdminPassword: "admin",
@@ -93,7 +93,7 @@ func startSiteDB(t *testing.T, dir, addr, dsn string, cfg stream.Config) *testSi
 	return ts
 }
 
-func mustInsert(t *testing.T, s *site.Site, doctype string, d doc.Doc) doc.Doc {
+func mustInsert(t testing.TB, s *site.Site, doctype string, d doc.Doc) doc.Doc {
 	t.Helper()
 	out, err := s.App.Insert(context.Background(), app.Admin(), doctype, d, app.Opts{})
 	if err != nil {
@@ -102,7 +102,7 @@ func mustInsert(t *testing.T, s *site.Site, doctype string, d doc.Doc) doc.Doc {
 	return out
 }
 
-func mustSave(t *testing.T, s *site.Site, doctype, name string, d doc.Doc) doc.Doc {
+func mustSave(t testing.TB, s *site.Site, doctype, name string, d doc.Doc) doc.Doc {
 	t.Helper()
 	out, err := s.App.Save(context.Background(), app.Admin(), doctype, name, d, app.Opts{})
 	if err != nil {
@@ -111,7 +111,7 @@ func mustSave(t *testing.T, s *site.Site, doctype, name string, d doc.Doc) doc.D
 	return out
 }
 
-func mustGet(t *testing.T, s *site.Site, doctype, name string) doc.Doc {
+func mustGet(t testing.TB, s *site.Site, doctype, name string) doc.Doc {
 	t.Helper()
 	d, err := s.App.Get(context.Background(), app.Admin(), doctype, name)
 	if err != nil {
@@ -139,7 +139,7 @@ func eventually(t *testing.T, what string, d time.Duration, cond func() bool) {
 }
 
 // noteDocTypes defines a Note with a child table on a site.
-func noteDocTypes(t *testing.T, s *site.Site) {
+func noteDocTypes(t testing.TB, s *site.Site) {
 	t.Helper()
 	mustInsert(t, s, "DocType", doc.Doc{"name": "Note Item", "istable": int64(1), "fields": []doc.Doc{
 		{"fieldname": "item", "fieldtype": "Data", "reqd": int64(1)}, {"fieldname": "qty", "fieldtype": "Float"}}})
@@ -153,7 +153,7 @@ func noteDocTypes(t *testing.T, s *site.Site) {
 
 // subscribe registers consumer c with producer p for the rows and approves
 // them all on the producer.
-func subscribe(t *testing.T, p, c *testSite, rows ...doc.Doc) {
+func subscribe(t testing.TB, p, c *testSite, rows ...doc.Doc) {
 	t.Helper()
 	mustInsert(t, c.Site, "Event Producer", doc.Doc{"producer_url": p.URL, "api_key": p.key, "api_secret": p.secret,
 		"user": subscriber, "producer_doctypes": rows})
@@ -164,7 +164,7 @@ func subscribe(t *testing.T, p, c *testSite, rows ...doc.Doc) {
 	mustSave(t, p.Site, "Event Consumer", c.URL, doc.Doc{"consumer_doctypes": ec["consumer_doctypes"]})
 }
 
-func testLog(t *testing.T) *slog.Logger {
+func testLog(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/url"
@@ -21,9 +20,7 @@ import (
 	"time"
 
 	"docstream/internal/app"
-	"docstream/internal/doc"
 	"docstream/internal/site"
-	"docstream/internal/stream"
 )
 
 // ---- Python's json.dumps -------------------------------------------------
@@ -392,46 +389,6 @@ func frappeDatetime(s string) (time.Time, bool) {
 
 // ---- sites for testing.TB (fuzz targets) ------------------------------------
 
-// startSiteTB is startSite for any testing.TB (a fuzz target builds its
-// sites once, before f.Fuzz).
-func startSiteTB(tb testing.TB, cfg stream.Config) *testSite {
-	tb.Helper()
-	ctx := context.Background()
-	s, err := site.Open(ctx, site.Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir(), AdminPassword: "admin",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Stream: cfg})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.Start()
-	tb.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(cctx)
-	})
-	ts := &testSite{Site: s}
-	insertTB(tb, s, "User", doc.Doc{"email": subscriber, "first_name": "Sync", "new_password": "sync-pass",
-		"roles": []doc.Doc{{"role": "System Manager"}}})
-	if ts.secret, err = s.App.GenerateKeys(ctx, app.Admin(), subscriber); err != nil {
-		tb.Fatal(err)
-	}
-	u, err := s.App.Get(ctx, app.Admin(), "User", subscriber)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ts.key = u.Str("api_key")
-	return ts
-}
-
-func insertTB(tb testing.TB, s *site.Site, doctype string, d doc.Doc) doc.Doc {
-	tb.Helper()
-	out, err := s.App.Insert(context.Background(), app.Admin(), doctype, d, app.Opts{})
-	if err != nil {
-		tb.Fatalf("insert %s: %v", doctype, err)
-	}
-	return out
-}
-
-// lastUpdateOf reads a consumer's cursor for a producer (Event Producer Last
 // Update.last_update).
 func lastUpdateOf(s *site.Site, producer string) string {
 	d, _ := s.App.Get(context.Background(), app.Admin(), "Event Producer Last Update", producer)

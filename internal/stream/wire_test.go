@@ -1129,7 +1129,7 @@ func wireProducerFlow(t *testing.T, fp *frappeProducer) {
 func FuzzPullAnswer(f *testing.F) {
 	cfg := fastStream()
 	cfg.RetryBase, cfg.CatchUp = time.Hour, time.Hour // nothing happens between inputs unless notified
-	c := startSiteTB(f, cfg)
+	c := startSiteDB(f, f.TempDir(), "127.0.0.1:0", "", cfg)
 	for _, dt := range []doc.Doc{
 		{"name": "Note Item", "istable": int64(1), "fields": []doc.Doc{{"fieldname": "item", "fieldtype": "Data", "reqd": int64(1)}, {"fieldname": "qty", "fieldtype": "Float"}}},
 		{"name": "Note", "autoname": "field:title", "is_submittable": int64(1), "fields": []doc.Doc{
@@ -1139,11 +1139,11 @@ func FuzzPullAnswer(f *testing.F) {
 		{"name": "Fuzz Secret", "autoname": "field:title", "fields": []doc.Doc{{"fieldname": "title", "fieldtype": "Data", "reqd": int64(1)}},
 			"permissions": []doc.Doc{{"role": "System Manager", "read": int64(1), "write": int64(1), "create": int64(1), "delete": int64(1)}}},
 	} {
-		insertTB(f, c.Site, "DocType", dt)
+		mustInsert(f, c.Site, "DocType", dt)
 	}
 	fp := newFrappeProducer(f, stream.PrefixCore)
 	fp.fuzzMode = true
-	insertTB(f, c.Site, "Event Producer", doc.Doc{"producer_url": fp.URL, "api_key": fp.key, "api_secret": fp.secret,
+	mustInsert(f, c.Site, "Event Producer", doc.Doc{"producer_url": fp.URL, "api_key": fp.key, "api_secret": fp.secret,
 		"user": subscriber, "producer_doctypes": []doc.Doc{{"ref_doctype": "Note", "use_same_name": int64(1)}}})
 	fp.approve(f, c, "Approved")
 
