@@ -106,7 +106,7 @@ func Coerce(f *meta.Field, v any) (any, error) {
 	case meta.KindInt:
 		return toInt(f, v)
 	case meta.KindCheck:
-		if truthy(v) {
+		if Checked(v) {
 			return int64(1), nil
 		}
 		return int64(0), nil
@@ -261,8 +261,14 @@ func plain(v any) any {
 	return v
 }
 
-func truthy(v any) bool {
+// Checked reports whether v is a set Check value: a true bool, a non-zero
+// number, or text other than "", "0", "false", "no", "off". Coerce and the
+// desk read Check values with it.
+func Checked(v any) bool {
 	switch x := v.(type) {
+	case json.Number:
+		f, err := x.Float64()
+		return err == nil && f != 0
 	case nil:
 		return false
 	case bool:

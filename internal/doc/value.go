@@ -47,7 +47,7 @@ func hasValue(f *meta.Field) bool {
 func sameValue(f *meta.Field, a, b any) bool {
 	switch f.Kind() {
 	case meta.KindCheck:
-		return truthy(a) == truthy(b)
+		return Checked(a) == Checked(b)
 	case meta.KindInt, meta.KindFloat:
 		x, okx := toNum(a)
 		y, oky := toNum(b)

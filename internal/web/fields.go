@@ -214,7 +214,7 @@ func (fc *formCtx) fieldView(dt *meta.DocType, f *meta.Field, d doc.Doc, inputNa
 	}
 	switch fv.Control {
 	case ctlCheck:
-		fv.Checked = truthy(v)
+		fv.Checked = doc.Checked(v)
 		fv.Display = map[bool]string{true: "Yes", false: "No"}[fv.Checked]
 	case ctlSelect:
 		fv.Options = f.SelectOptions()
@@ -489,28 +489,6 @@ func valueText(f *meta.Field, v any) string {
 		return "0"
 	}
 	return fmt.Sprint(v)
-}
-
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case int64:
-		return x != 0
-	case int:
-		return x != 0
-	case float64:
-		return x != 0
-	case string:
-		switch strings.ToLower(strings.TrimSpace(x)) {
-		case "", "0", "false", "no", "off":
-			return false
-		}
-		return true
-	}
-	return false
 }
 
 // prettyJSON indents JSON objects and arrays; other text stays as it is.

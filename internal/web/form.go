@@ -292,7 +292,7 @@ func docStatus(dt *meta.DocType, d doc.Doc) (string, string) {
 		return d.Str("status"), indicatorClass(d.Str("status"))
 	}
 	if f := dt.Field("enabled"); f != nil && f.Fieldtype == "Check" {
-		if truthy(d["enabled"]) {
+		if doc.Checked(d["enabled"]) {
 			return "Enabled", "green"
 		}
 		return "Disabled", "gray"
@@ -540,7 +540,7 @@ func (fc *formCtx) decode(dt *meta.DocType, form url.Values, old doc.Doc) doc.Do
 
 func checkValue(form url.Values, key string) int64 {
 	for _, v := range form[key] {
-		if truthy(v) {
+		if doc.Checked(v) {
 			return 1
 		}
 	}

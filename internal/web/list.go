@@ -325,7 +325,7 @@ func listCellOf(f *meta.Field, d doc.Doc) listCell {
 	v := d[f.Fieldname]
 	switch f.Kind() {
 	case meta.KindCheck:
-		return listCell{Check: true, Checked: truthy(v), Text: map[bool]string{true: "Yes", false: "No"}[truthy(v)]}
+		return listCell{Check: true, Checked: doc.Checked(v), Text: map[bool]string{true: "Yes", false: "No"}[doc.Checked(v)]}
 	case meta.KindInt, meta.KindFloat:
 		if f.Fieldtype == "Currency" {
 			x, _ := v.(float64)
