@@ -55,31 +55,8 @@ func TestBackfillSurvivesSIGKILL(t *testing.T) {
 	ps.Close(cctx)
 	ccancel()
 
-	paddr, _ := sb.FreeAddr()
-	caddr, _ := sb.FreeAddr()
-	env := append([]string{}, crashEnv...)
-	prod := &sb.Server{Bin: bin, Addr: paddr, Dir: pdir, Env: env}
-	cons := &sb.Server{Bin: bin, Addr: caddr, Dir: filepath.Join(root, "consumer"), Env: env}
-	for _, s := range []*sb.Server{prod, cons} {
-		if err := s.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		prod.Stop()
-		cons.Stop()
-		if t.Failed() {
-			t.Logf("consumer log:\n%s", cons.LogTail(40))
-		}
-	})
-	pc, cc := sb.NewClient(prod.URL()), sb.NewClient(cons.URL())
-	pkeys, err := sb.SetUpSubscriber(ctx, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sb.SetUpSubscriber(ctx, cc); err != nil {
-		t.Fatal(err)
-	}
+	pr := startPair(ctx, t, bin, pdir, filepath.Join(root, "consumer"))
+	prod, cons, pc, cc, pkeys := pr.prod, pr.cons, pr.pc, pr.cc, pr.pkeys
 	if err := sb.CreateDocTypes(ctx, cc, defs...); err != nil {
 		t.Fatal(err)
 	}

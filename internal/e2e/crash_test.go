@@ -75,38 +75,8 @@ func runCrash(t *testing.T, victim string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	root := t.TempDir()
-	paddr, err := sb.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	caddr, err := sb.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prod := &sb.Server{Bin: bin, Addr: paddr, Dir: filepath.Join(root, "producer"), Env: crashEnv}
-	cons := &sb.Server{Bin: bin, Addr: caddr, Dir: filepath.Join(root, "consumer"), Env: crashEnv}
-	for _, s := range []*sb.Server{prod, cons} {
-		if err := s.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		prod.Stop()
-		cons.Stop()
-		if t.Failed() {
-			t.Logf("producer log:\n%s", prod.LogTail(40))
-			t.Logf("consumer log:\n%s", cons.LogTail(40))
-		}
-	})
-
-	pc, cc := sb.NewClient(prod.URL()), sb.NewClient(cons.URL())
-	pkeys, err := sb.SetUpSubscriber(ctx, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sb.SetUpSubscriber(ctx, cc); err != nil {
-		t.Fatal(err)
-	}
+	pr := startPair(ctx, t, bin, filepath.Join(root, "producer"), filepath.Join(root, "consumer"))
+	prod, cons, pc, cc, pkeys := pr.prod, pr.cons, pr.pc, pr.cc, pr.pkeys
 	for _, c := range []*sb.Client{pc, cc} {
 		if err := sb.CreateDocTypes(ctx, c, crashDocTypes()...); err != nil {
 			t.Fatal(err)
@@ -476,4 +446,49 @@ func compareSites(ctx context.Context, pc, cc *sb.Client, producerURL string) ([
 		add("only %d documents on the producer: the writers did not run", len(pNotes)+len(pMemos))
 	}
 	return diffs, nil
+}
+
+// pair is a producer and a consumer `docstream serve` process with the
+// Event Subscriber and its keys set up on both.
+type pair struct {
+	prod, cons *sb.Server
+	pc, cc     *sb.Client
+	pkeys      sb.Keys
+}
+
+// startPair starts both processes on free ports over the given data folders
+// (stopped, with their log tails on failure, when the test ends).
+func startPair(ctx context.Context, t *testing.T, bin, pdir, cdir string) pair {
+	t.Helper()
+	paddr, err := sb.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caddr, err := sb.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pair{prod: &sb.Server{Bin: bin, Addr: paddr, Dir: pdir, Env: crashEnv},
+		cons: &sb.Server{Bin: bin, Addr: caddr, Dir: cdir, Env: crashEnv}}
+	for _, s := range []*sb.Server{p.prod, p.cons} {
+		if err := s.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		p.prod.Stop()
+		p.cons.Stop()
+		if t.Failed() {
+			t.Logf("producer log:\n%s", p.prod.LogTail(40))
+			t.Logf("consumer log:\n%s", p.cons.LogTail(40))
+		}
+	})
+	p.pc, p.cc = sb.NewClient(p.prod.URL()), sb.NewClient(p.cons.URL())
+	if p.pkeys, err = sb.SetUpSubscriber(ctx, p.pc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.SetUpSubscriber(ctx, p.cc); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
