@@ -64,16 +64,7 @@ func ParseFields(dt *meta.DocType, raw any) ([]string, error) {
 }
 
 // AllColumns lists the standard and value columns of dt.
-func AllColumns(dt *meta.DocType) []string {
-	cols := append([]string(nil), meta.StdFields...)
-	if dt.IsTable {
-		cols = append(cols, meta.ChildStdFields...)
-	}
-	for _, f := range dt.ValueFields() {
-		cols = append(cols, f.Fieldname)
-	}
-	return cols
-}
+func AllColumns(dt *meta.DocType) []string { return dt.Columns() }
 
 var orderTerm = regexp.MustCompile("^`?(?:tab[A-Za-z0-9 _-]+`?\\.`?)?([A-Za-z_][A-Za-z0-9_]*)`?(?:\\s+(asc|desc))?$")
 

@@ -99,6 +99,13 @@ type DocType struct {
 	Permissions   []Perm  `json:"permissions,omitempty"`
 
 	byName map[string]int
+	// Derived lists, built by index for the Fields slice it saw (base, n):
+	// they are read for every row written or read.
+	base    *Field
+	n       int
+	valueF  []*Field
+	tableF  []*Field
+	columns []string
 }
 
 // Standard columns of every document (reference §1.1).
@@ -163,10 +170,33 @@ func (dt *DocType) index() {
 	for i, f := range dt.Fields {
 		dt.byName[f.Fieldname] = i
 	}
+	dt.n, dt.base = len(dt.Fields), nil
+	if dt.n > 0 {
+		dt.base = &dt.Fields[0]
+	}
+	vf, tf := dt.valueFields(), dt.tableFields()
+	dt.valueF, dt.tableF, dt.columns = vf[:len(vf):len(vf)], tf[:len(tf):len(tf)], dt.columnList()
 }
 
-// ValueFields returns the fields stored in the DocType's own table.
+// ValueFields returns the fields stored in the DocType's own table. The
+// slice is shared: do not modify it.
 func (dt *DocType) ValueFields() []*Field {
+	if dt.fresh() {
+		return dt.valueF
+	}
+	return dt.valueFields()
+}
+
+// fresh reports whether the derived lists describe the current Fields
+// (Fields replaced or appended to without Reindex are read afresh).
+func (dt *DocType) fresh() bool {
+	if dt.byName == nil || len(dt.Fields) != dt.n {
+		return false
+	}
+	return dt.n == 0 || &dt.Fields[0] == dt.base
+}
+
+func (dt *DocType) valueFields() []*Field {
 	var out []*Field
 	for i := range dt.Fields {
 		if k := dt.Fields[i].Kind(); k != KindNone && k != KindTable {
@@ -176,8 +206,37 @@ func (dt *DocType) ValueFields() []*Field {
 	return out
 }
 
-// TableFields returns the Table and Table MultiSelect fields.
+// TableFields returns the Table and Table MultiSelect fields. The slice is
+// shared: do not modify it.
 func (dt *DocType) TableFields() []*Field {
+	if dt.fresh() {
+		return dt.tableF
+	}
+	return dt.tableFields()
+}
+
+// Columns are the stored columns of the DocType's table, in table order:
+// the standard ones, then its value fields. The slice is shared: do not
+// modify it.
+func (dt *DocType) Columns() []string {
+	if dt.fresh() {
+		return dt.columns
+	}
+	return dt.columnList()
+}
+
+func (dt *DocType) columnList() []string {
+	cols := append([]string(nil), StdFields...)
+	if dt.IsTable {
+		cols = append(cols, ChildStdFields...)
+	}
+	for _, f := range dt.valueFields() {
+		cols = append(cols, f.Fieldname)
+	}
+	return cols[:len(cols):len(cols)]
+}
+
+func (dt *DocType) tableFields() []*Field {
 	var out []*Field
 	for i := range dt.Fields {
 		if dt.Fields[i].Kind() == KindTable {

@@ -46,6 +46,8 @@ type Tx interface {
 	ChildRows(ctx context.Context, child *meta.DocType, parenttype, parentfield, parent string) ([]doc.Doc, error)
 	Exists(ctx context.Context, dt *meta.DocType, name string) (bool, error)
 	InsertRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error
+	// InsertRows inserts many rows of one table, as InsertRow does each.
+	InsertRows(ctx context.Context, dt *meta.DocType, rows []doc.Doc) error
 	UpdateRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error
 	DeleteRow(ctx context.Context, dt *meta.DocType, name string) error
 	DeleteChildRows(ctx context.Context, child *meta.DocType, parenttype, parentfield, parent string, keep []string) error

@@ -167,7 +167,7 @@ func (s *Streamer) backfillStep(ctx context.Context, p *producerCfg) (bool, erro
 			return err
 		}
 		for _, l := range logs {
-			if _, err := s.applyEvent(ctx, t, u, syncEvent{log: l, producer: p.name, row: row}); err != nil {
+			if _, err := s.applyAndRecord(ctx, t, u, syncEvent{log: l, producer: p.name, row: row}); err != nil {
 				return err
 			}
 		}

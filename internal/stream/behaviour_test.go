@@ -122,6 +122,55 @@ func TestFailedEventRetriedAndOrdered(t *testing.T) {
 	})
 }
 
+// One page that mixes events that apply with one that fails: the failing
+// event (and the later change of the same document) is set aside, every
+// other event of the page is applied, and the cursor moves past the page.
+// The page is first tried without savepoints; this proves the fallback.
+func TestFailedEventInPageOthersApplied(t *testing.T) {
+	forEachStore(t, func(t *testing.T, start starter) {
+		p, c := start(t, fastStream()), start(t, fastStream())
+		noteDocTypes(t, p.Site)
+		noteDocTypes(t, c.Site)
+		mustInsert(t, p.Site, "Custom Field", doc.Doc{"dt": "Note", "fieldname": "approver", "fieldtype": "Data"})
+		mustInsert(t, c.Site, "Custom Field", doc.Doc{"dt": "Note", "fieldname": "approver", "fieldtype": "Data", "reqd": int64(1)})
+		subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1), "backfill": int64(0)})
+
+		// One producer transaction: its logs reach the consumer in one page.
+		ctx := context.Background()
+		err := p.Site.App.Update(ctx, func(tx *app.Tx) error {
+			for _, d := range []doc.Doc{
+				{"title": "ok-1", "approver": "a"},
+				{"title": "bad"},
+				{"title": "ok-2", "approver": "b"},
+			} {
+				if _, err := tx.Insert(ctx, app.Admin(), "Note", d, app.Opts{}); err != nil {
+					return err
+				}
+			}
+			_, err := tx.Save(ctx, app.Admin(), "Note", "bad", doc.Doc{"body": "later"}, app.Opts{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the good events applied", 10*time.Second, func() bool {
+			return find(c.Site, "Note", "ok-1") != nil && find(c.Site, "Note", "ok-2") != nil
+		})
+		if find(c.Site, "Note", "bad") != nil {
+			t.Error("the failing Create was applied")
+		}
+		if n := count(t, c.Site, "Event Sync Log", eq("status", "Synced")); n != 2 {
+			t.Errorf("%d Synced sync logs, want 2", n)
+		}
+		if n := count(t, c.Site, "Event Sync Log", eq("status", "Failed")); n != 1 {
+			t.Errorf("%d Failed sync logs, want 1", n)
+		}
+		if n := count(t, c.Site, "Event Sync Log", eq("status", "Queued")); n != 1 {
+			t.Errorf("%d Queued sync logs, want 1", n)
+		}
+	})
+}
+
 func firstSyncLog(t *testing.T, s *site.Site, status string) doc.Doc {
 	t.Helper()
 	rows, err := s.App.List(context.Background(), app.Admin(), app.ListArgs{DocType: "Event Sync Log",

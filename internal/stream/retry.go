@@ -90,7 +90,7 @@ func (s *Streamer) retryOne(ctx context.Context, p *producerCfg, syncLog string)
 		if err := s.insertDependencies(ctx, t, p, deps); err != nil {
 			return err
 		}
-		if status, err = s.applyEvent(ctx, t, u, ev); err != nil || status != "Synced" {
+		if status, err = s.applyAndRecord(ctx, t, u, ev); err != nil || status != "Synced" {
 			return err
 		}
 		return s.drainQueued(ctx, t, p, ev)
@@ -125,7 +125,7 @@ func (s *Streamer) drainQueued(ctx context.Context, t *app.Tx, p *producerCfg, f
 		if err != nil {
 			return err
 		}
-		st, err := s.applyEvent(ctx, t, user, ev)
+		st, err := s.applyAndRecord(ctx, t, user, ev)
 		if err != nil || st != "Synced" {
 			return err
 		}

@@ -233,39 +233,138 @@ func (s *Streamer) step(ctx context.Context, w *worker) (idle bool, err error) {
 	return s.liveStep(ctx, p, retried)
 }
 
-// liveStep pulls and applies one page of live changes.
+// maxPagesPerStep bounds how many pages one step applies back to back
+// before the worker renews its lease, reloads its configuration and retries
+// due failures.
+const maxPagesPerStep = 20
+
+// liveStep pulls and applies live changes. While the producer reports more
+// than a page waiting, the next page is fetched (and its documents decoded)
+// while the current one is applied: the producer's answer and the
+// consumer's apply then overlap instead of adding up.
 func (s *Streamer) liveStep(ctx context.Context, p *producerCfg, retried int) (idle bool, err error) {
-	logs, head, err := s.pull(ctx, p)
+	pg, err := s.pullAt(ctx, p, p.cursor(), true)
 	if err != nil {
 		return false, err
 	}
-	if len(logs) == 0 {
+	p.scanned = pg.scanned
+	if len(pg.logs) == 0 {
 		if p.scanned > p.lastSeq {
 			if err := s.App.Update(ctx, func(t *app.Tx) error {
-				return s.moveCursor(ctx, t, p.name, p.lastUpdate, p.scanned, head, "")
+				return s.moveCursor(ctx, t, p.name, p.lastUpdate, p.scanned, pg.head, "")
 			}); err != nil {
 				return false, err
 			}
 			p.lastSeq = p.scanned
 			return false, nil
 		}
-		s.recordLag(p, head, nil)
+		s.recordLag(p, pg.head, nil)
 		// A native pull already long-polled; a Frappe producer notifies us.
 		return !p.native && retried == 0, nil
 	}
-	if err := s.applyPage(ctx, p, logs, head); err != nil {
-		return false, err
+	for i := 1; ; i++ {
+		var next chan pageResult
+		stop := func() {}
+		if i < maxPagesPerStep && pg.more(p) {
+			pctx, cancel := context.WithCancel(ctx)
+			next = make(chan pageResult, 1)
+			at := pg.end(p)
+			go func() {
+				r, err := s.pullAt(pctx, p, at, false)
+				if err == nil {
+					r.decode()
+				}
+				next <- pageResult{r, err}
+			}()
+			stop = func() { cancel(); <-next }
+		}
+		p.scanned = pg.scanned
+		if err := s.applyPage(ctx, p, pg.logs, pg.head); err != nil {
+			stop()
+			return false, err
+		}
+		if next == nil {
+			return false, nil
+		}
+		r := <-next
+		if r.err != nil {
+			return false, r.err
+		}
+		if len(r.page.logs) == 0 {
+			// Everything left was withheld (conditions, echoes): the next
+			// step moves the cursor past it.
+			return false, nil
+		}
+		pg = r.page
 	}
-	return false, nil
 }
 
 // livePage pulls one page without a long-poll wait.
 func (s *Streamer) livePage(ctx context.Context, p *producerCfg, wait bool) error {
-	logs, head, err := s.pullWait(ctx, p, wait)
-	if err != nil || len(logs) == 0 {
+	pg, err := s.pullAt(ctx, p, p.cursor(), wait)
+	if err != nil || len(pg.logs) == 0 {
 		return err
 	}
-	return s.applyPage(ctx, p, logs, head)
+	p.scanned = pg.scanned
+	return s.applyPage(ctx, p, pg.logs, pg.head)
+}
+
+// cursor is a position in a producer's log: the seq of the last log applied
+// (native producers) and the creation of the last log seen (Frappe's cursor).
+type cursor struct {
+	lastUpdate string
+	lastSeq    int64
+}
+
+func (p *producerCfg) cursor() cursor { return cursor{p.lastUpdate, p.lastSeq} }
+
+// page is one answer of the producer.
+type page struct {
+	at      cursor
+	logs    []remoteLog
+	head    int64 // X-Docstream-Head-Seq (0 from a Frappe producer)
+	scanned int64 // X-Docstream-Scanned-Seq
+}
+
+type pageResult struct {
+	page page
+	err  error
+}
+
+// end is the cursor once the page is applied; applyPage computes the same.
+func (pg *page) end(p *producerCfg) cursor {
+	c := pg.at
+	for _, l := range pg.logs {
+		if l.Creation > c.lastUpdate {
+			c.lastUpdate = l.Creation
+		}
+		if l.Seq != nil && *l.Seq > c.lastSeq {
+			c.lastSeq = *l.Seq
+		}
+	}
+	if p.native && pg.scanned > c.lastSeq {
+		c.lastSeq = pg.scanned
+	}
+	return c
+}
+
+// more reports that the producer has logs beyond this page. Only a docstream
+// producer pages (and says where its head is); Frappe sends everything.
+func (pg *page) more(p *producerCfg) bool {
+	return p.native && pg.head > pg.end(p).lastSeq
+}
+
+// decode decodes the page's payloads ahead of the apply.
+func (pg *page) decode() { decodeLogs(pg.logs) }
+
+func decodeLogs(logs []remoteLog) {
+	for i := range logs {
+		l := &logs[i]
+		l.dataString()
+		if l.UpdateType == "Create" {
+			l.createDoc() // a bad payload fails again, with its error, when applied
+		}
+	}
 }
 
 // remoteLog is one update log as the producer sent it.
@@ -278,11 +377,14 @@ type remoteLog struct {
 	Creation   string          `json:"creation"`
 	Seq        *int64          `json:"seq"`
 
-	decoded doc.Doc // a Create's document, decoded once per page
+	// Decoded once per page (ahead of the apply when pages are pipelined):
+	// the dependency scan, the apply and the Sync Log all need them, and
+	// decoding was a third of a backlog's cost.
+	text    *string // data as text
+	decoded doc.Doc // a Create's document
 }
 
-// createDoc decodes a Create's document once: the dependency scan and the
-// apply both need it, and decoding was a third of a backlog's cost.
+// createDoc decodes a Create's document.
 func (l *remoteLog) createDoc() (doc.Doc, error) {
 	if l.decoded != nil {
 		return l.decoded, nil
@@ -300,32 +402,33 @@ func (l *remoteLog) createDoc() (doc.Doc, error) {
 }
 
 // dataString returns data as text: Frappe sends a JSON string (or null).
-func (l remoteLog) dataString() (string, error) {
-	if len(l.Data) == 0 || string(l.Data) == "null" {
-		return "", nil
+func (l *remoteLog) dataString() (string, error) {
+	if l.text != nil {
+		return *l.text, nil
 	}
 	var s string
-	if err := json.Unmarshal(l.Data, &s); err == nil {
-		return s, nil
+	switch {
+	case len(l.Data) == 0 || string(l.Data) == "null":
+	case json.Unmarshal(l.Data, &s) == nil:
+	default:
+		s = string(l.Data) // tolerate a producer that sends the object itself
 	}
-	// Tolerate a producer that sends the object itself.
-	return string(l.Data), nil
+	l.text = &s
+	return s, nil
 }
 
-// pull asks the producer for the next page (C4 in reference §2.6).
-func (s *Streamer) pull(ctx context.Context, p *producerCfg) ([]remoteLog, int64, error) {
-	return s.pullWait(ctx, p, true)
-}
-
-func (s *Streamer) pullWait(ctx context.Context, p *producerCfg, wait bool) ([]remoteLog, int64, error) {
-	var dts []string
+// pullAt asks the producer for the page after cursor c (C4 in reference
+// §2.6). wait long-polls a docstream producer when nothing is new.
+func (s *Streamer) pullAt(ctx context.Context, p *producerCfg, c cursor, wait bool) (page, error) {
+	pg := page{at: c}
+	dts := make([]string, 0, len(p.rows))
 	for dt := range p.rows {
 		dts = append(dts, dt)
 	}
 	b, _ := json.Marshal(dts)
-	args := url.Values{"event_consumer": {s.URL}, "doctypes": {string(b)}, "last_update": {p.lastUpdate}}
+	args := url.Values{"event_consumer": {s.URL}, "doctypes": {string(b)}, "last_update": {c.lastUpdate}}
 	if p.native {
-		args.Set("after_seq", strconv.FormatInt(p.lastSeq, 10))
+		args.Set("after_seq", strconv.FormatInt(c.lastSeq, 10))
 		args.Set("limit", strconv.Itoa(s.Cfg.PageSize))
 		if wait {
 			args.Set("wait", strconv.Itoa(int(s.Cfg.PullWait/time.Second)))
@@ -334,16 +437,15 @@ func (s *Streamer) pullWait(ctx context.Context, p *producerCfg, wait bool) ([]r
 	start := time.Now()
 	msg, hdr, err := p.client.Call(ctx, p.prefix+".event_update_log.event_update_log.get_update_logs_for_consumer", args)
 	if err != nil {
-		return nil, 0, err
+		return pg, err
 	}
 	s.Metrics.PullSeconds.WithLabelValues(p.name).Observe(time.Since(start).Seconds())
-	var logs []remoteLog
 	if len(msg) > 0 {
-		if err := json.Unmarshal(msg, &logs); err != nil {
-			return nil, 0, fmt.Errorf("the producer's update logs are not understood: %w", err)
+		if err := json.Unmarshal(msg, &pg.logs); err != nil {
+			return pg, fmt.Errorf("the producer's update logs are not understood: %w", err)
 		}
 	}
-	head, _ := strconv.ParseInt(hdr.Get("X-Docstream-Head-Seq"), 10, 64)
-	p.scanned, _ = strconv.ParseInt(hdr.Get("X-Docstream-Scanned-Seq"), 10, 64)
-	return logs, head, nil
+	pg.head, _ = strconv.ParseInt(hdr.Get("X-Docstream-Head-Seq"), 10, 64)
+	pg.scanned, _ = strconv.ParseInt(hdr.Get("X-Docstream-Scanned-Seq"), 10, 64)
+	return pg, nil
 }

@@ -2,9 +2,11 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -615,6 +617,59 @@ func TestStore_StreamSeq(t *testing.T) {
 	})
 }
 
+// TestStore_StreamClockUpgrade opens a database whose stream clock an older
+// version wrote (creation as a datetime string): the clock carries on from
+// there, and opening it again changes nothing.
+func TestStore_StreamClockUpgrade(t *testing.T) {
+	t.Parallel()
+	sitetest.ForEachStore(t, func(t *testing.T, opts sitetest.Options) {
+		t.Parallel()
+		ctx := context.Background()
+		var open func() (*sqlstore.DB, error)
+		var raw *sql.DB
+		var err error
+		if opts.Store == sitetest.Postgres {
+			dsn := sitetest.NewSchema(t)
+			raw, err = sql.Open("pgx", dsn)
+			open = func() (*sqlstore.DB, error) { return sqlstore.OpenPostgres(ctx, dsn) }
+		} else {
+			dir := t.TempDir()
+			raw, err = sql.Open("sqlite", "file:"+filepath.Join(dir, "site.db"))
+			open = func() (*sqlstore.DB, error) { return sqlstore.OpenSQLite(ctx, dir) }
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			`CREATE TABLE "__StreamClock" (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, creation TEXT NOT NULL)`,
+			// In the future, so that the clock, not now, decides the next creation.
+			`INSERT INTO "__StreamClock" (id, seq, creation) VALUES (1, 41, '2099-03-04 05:06:07.999999')`,
+		} {
+			if _, err := raw.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		raw.Close()
+		for i := range 2 {
+			db, err := open()
+			if err != nil {
+				t.Fatalf("open %d: %v", i, err)
+			}
+			update(t, db, func(tx store.Tx) error {
+				seq, creation, err := tx.NextStreamSeq(ctx, time.Now())
+				if err != nil {
+					return err
+				}
+				if want := fmt.Sprintf("%d 2099-03-04 05:06:08.00000%d", 42+i, i); fmt.Sprintf("%d %s", seq, doc.FormatDatetime(creation)) != want {
+					t.Errorf("open %d: next log %d %s, want %s", i, seq, doc.FormatDatetime(creation), want)
+				}
+				return nil
+			})
+			db.Close()
+		}
+	})
+}
+
 func TestStore_SystemTables(t *testing.T) {
 	t.Parallel()
 	sitetest.ForEachStore(t, func(t *testing.T, opts sitetest.Options) {
@@ -783,4 +838,53 @@ func asJSON(t *testing.T, v any) any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// InsertRows must store every row as InsertRow would, for counts that are
+// not powers of two, and fail as a whole on a duplicate name.
+func TestStore_InsertRows(t *testing.T) {
+	t.Parallel()
+	sitetest.ForEachStore(t, func(t *testing.T, opts sitetest.Options) {
+		t.Parallel()
+		ctx := context.Background()
+		db, thing, _ := newThings(t, opts.Store)
+		for _, n := range []int{0, 1, 3, 130, 301} {
+			prefix := fmt.Sprintf("n%d-", n)
+			rows := make([]doc.Doc, n)
+			for i := range rows {
+				rows[i] = doc.Doc{"name": fmt.Sprintf("%s%03d", prefix, i), "title": fmt.Sprintf("t%d", i), "qty": int64(i), "code": ""}
+			}
+			update(t, db, func(tx store.Tx) error { return tx.InsertRows(ctx, thing, rows) })
+			view(t, db, func(tx store.Tx) error {
+				got, err := tx.Select(ctx, &filter.Query{DocType: thing, Fields: []string{"name", "title", "qty"},
+					Where:   []filter.Cond{{Field: "name", Op: "like", Value: prefix + "%", Kind: meta.KindText}},
+					OrderBy: []filter.Order{{Field: "name"}}})
+				if err != nil {
+					return err
+				}
+				if len(got) != n {
+					t.Fatalf("%d rows inserted, %d read back", n, len(got))
+				}
+				for i, r := range got {
+					if r.Name() != rows[i].Name() || r["title"] != rows[i]["title"] || r["qty"] != rows[i]["qty"] {
+						t.Errorf("row %d: got %v, want %v", i, r, rows[i])
+					}
+				}
+				return nil
+			})
+		}
+		// A duplicate name in a batch is DuplicateEntryError, as for one row.
+		err := tryUpdate(db, func(tx store.Tx) error {
+			return tx.InsertRows(ctx, thing, []doc.Doc{{"name": "dup-a"}, {"name": "n1-000"}})
+		})
+		if !errs.Is(err, errs.KindConflict) {
+			t.Errorf("duplicate name: got %v", err)
+		}
+		view(t, db, func(tx store.Tx) error {
+			if ok, err := tx.Exists(ctx, thing, "dup-a"); err != nil || ok {
+				t.Errorf("dup-a exists=%v err=%v after a failed batch", ok, err)
+			}
+			return nil
+		})
+	})
 }

@@ -80,6 +80,46 @@ func (t *Tx) InsertRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error
 	return nil
 }
 
+// InsertRows inserts many rows of one table with multi-row INSERT
+// statements: a statement per row costs more than the row itself when a
+// page of events writes hundreds of Sync Log rows. Batches are powers of two
+// so that a handful of statement shapes serve every count (and stay in the
+// statement cache).
+func (t *Tx) InsertRows(ctx context.Context, dt *meta.DocType, rows []doc.Doc) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	cols := rowColumns(dt)
+	limit := 1
+	for limit*2*len(cols) <= maxParams && limit*2 <= 128 {
+		limit *= 2
+	}
+	one := "(" + placeholders(len(cols)) + ")"
+	head := fmt.Sprintf("INSERT INTO %s (%s) VALUES ", quote(dt.Table()), quoteList(cols))
+	for len(rows) > 0 {
+		n := limit
+		for n > len(rows) {
+			n /= 2
+		}
+		args := make([]any, 0, n*len(cols))
+		for _, row := range rows[:n] {
+			for _, c := range cols {
+				args = append(args, dbValue(dt, c, row[c]))
+			}
+		}
+		q := head + strings.Repeat(one+", ", n-1) + one
+		if _, err := t.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("insert %s: %w", dt.Name, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// maxParams stays under SQLite's and PostgreSQL's limits on bound
+// parameters per statement (32,766 and 65,535).
+const maxParams = 30000
+
 // UpdateRow writes every column of an existing row, keyed by name.
 func (t *Tx) UpdateRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error {
 	cols := rowColumns(dt)[1:] // name is the key
