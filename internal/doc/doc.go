@@ -128,18 +128,6 @@ func (d Doc) StripPrivate() {
 	}
 }
 
-// FromJSON decodes a JSON object into a Doc, keeping numbers exact until
-// coercion (json.Number) and turning arrays of objects into []Doc.
-func FromJSON(b []byte) (Doc, error) {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	return FromAny(m), nil
-}
-
 // FromAny converts decoded JSON (map[string]any) into a Doc, recursively
 // turning lists of objects into []Doc.
 func FromAny(m map[string]any) Doc {
