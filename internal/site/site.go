@@ -54,6 +54,9 @@ type Site struct {
 	done     chan struct{}
 }
 
+// Addr is the address the site listens on (its URL may name another).
+func (s *Site) Addr() string { return s.listener.Addr().String() }
+
 // Open creates or opens the site and binds its listener (so the URL is known
 // before Start). It does not serve yet.
 func Open(ctx context.Context, cfg Config) (*Site, error) {

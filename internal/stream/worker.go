@@ -23,6 +23,9 @@ type worker struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 
+	// leaseUntil is when this worker's pull lease ends, as last written.
+	leaseUntil time.Time
+
 	// For the dashboard and metrics.
 	lastErr   string
 	lastErrAt time.Time
@@ -200,14 +203,31 @@ func (s *Streamer) loadProducer(ctx context.Context, t *app.Tx, name string) (*p
 func (s *Streamer) step(ctx context.Context, w *worker) (idle bool, err error) {
 	var p *producerCfg
 	var leased bool
-	err = s.App.Update(ctx, func(t *app.Tx) error {
-		var err error
-		if leased, err = t.TryLease(ctx, "pull:"+w.producer, s.owner, s.Now(), s.Now().Add(s.Cfg.LeaseTimeout)); err != nil || !leased {
+	now := s.Now()
+	if w.leaseUntil.Sub(now) > s.Cfg.LeaseTimeout*2/3 {
+		// The lease is ours for a while yet: no write to renew it (on
+		// PostgreSQL every commit waits for a flush, and a live stream takes
+		// a step per change).
+		leased = true
+		err = s.App.View(ctx, func(t *app.Tx) error {
+			var err error
+			p, err = s.loadProducer(ctx, t, w.producer)
 			return err
+		})
+	} else {
+		w.leaseUntil = time.Time{}
+		err = s.App.Update(ctx, func(t *app.Tx) error {
+			var err error
+			if leased, err = t.TryLease(ctx, "pull:"+w.producer, s.owner, now, now.Add(s.Cfg.LeaseTimeout)); err != nil || !leased {
+				return err
+			}
+			p, err = s.loadProducer(ctx, t, w.producer)
+			return err
+		})
+		if err == nil && leased {
+			w.leaseUntil = now.Add(s.Cfg.LeaseTimeout)
 		}
-		p, err = s.loadProducer(ctx, t, w.producer)
-		return err
-	})
+	}
 	if err != nil || !leased || p == nil {
 		return true, err
 	}
