@@ -17,31 +17,55 @@ import (
 
 // applyPage applies a page of logs in ONE transaction with the cursor, so a
 // crash anywhere loses nothing and applies nothing twice (W3, W12).
-//
-// The page is first applied straight through. If an event fails, that
-// attempt is rolled back and the page is applied again with a savepoint
-// around each event: the failing event is rolled back alone and recorded as
-// Failed (to be retried), while the others and the cursor commit together.
-// Savepoints cost three statements per event, and a backlog rarely fails.
 func (s *Streamer) applyPage(ctx context.Context, p *producerCfg, logs []remoteLog, head int64) error {
-	decodeLogs(logs)
-	deps, err := s.fetchDependencies(ctx, p, logs)
-	if err != nil {
-		return err
-	}
-	var out pageOutcome
-	err = s.App.Update(ctx, func(t *app.Tx) error { return s.applyLogs(ctx, t, p, logs, deps, head, false, &out) })
-	if errors.Is(err, errEventFailed) {
-		err = s.App.Update(ctx, func(t *app.Tx) error { return s.applyLogs(ctx, t, p, logs, deps, head, true, &out) })
-	}
+	out, err := s.applyBatch(ctx, p, logs, true, func(t *app.Tx, out *pageOutcome) error {
+		return s.moveCursor(ctx, t, p.name, out.lastUpdate, out.lastSeq, head, logs[len(logs)-1].Creation)
+	})
 	if err != nil {
 		return err
 	}
 	p.lastUpdate, p.lastSeq = out.lastUpdate, out.lastSeq
-	s.Metrics.EventsApplied.WithLabelValues(p.name).Add(float64(out.applied))
-	s.Metrics.EventsFailed.WithLabelValues(p.name).Add(float64(out.failed))
 	s.recordLag(p, head, &logs[len(logs)-1])
 	return nil
+}
+
+// applyBatch applies events in one transaction and calls finish in it
+// (moving the cursor, or a backfill's progress). queue puts events of a
+// document with an earlier failed event behind it.
+//
+// The batch is first applied straight through. If an event fails, that
+// attempt is rolled back and the batch is applied again with a savepoint
+// around each event: the failing event is rolled back alone and recorded as
+// Failed (to be retried), while the others commit with finish. Savepoints
+// cost three statements per event, and a backlog rarely fails.
+func (s *Streamer) applyBatch(ctx context.Context, p *producerCfg, logs []remoteLog, queue bool, finish func(*app.Tx, *pageOutcome) error) (pageOutcome, error) {
+	var out pageOutcome
+	decodeLogs(logs)
+	deps, err := s.fetchDependencies(ctx, p, logs)
+	if err != nil {
+		return out, err
+	}
+	b := batch{logs: logs, deps: deps, queue: queue, finish: finish}
+	err = s.App.Update(ctx, func(t *app.Tx) error { return s.applyLogs(ctx, t, p, b, &out) })
+	if errors.Is(err, errEventFailed) {
+		b.guarded = true
+		err = s.App.Update(ctx, func(t *app.Tx) error { return s.applyLogs(ctx, t, p, b, &out) })
+	}
+	if err != nil {
+		return out, err
+	}
+	s.Metrics.EventsApplied.WithLabelValues(p.name).Add(float64(out.applied))
+	s.Metrics.EventsFailed.WithLabelValues(p.name).Add(float64(out.failed))
+	return out, nil
+}
+
+// batch is what applyLogs applies.
+type batch struct {
+	logs    []remoteLog
+	deps    []dependency
+	queue   bool // queue events behind a document's failed one
+	guarded bool // a savepoint per event (after an unguarded attempt failed)
+	finish  func(*app.Tx, *pageOutcome) error
 }
 
 // errEventFailed ends an unguarded attempt at a page: one event failed.
@@ -53,21 +77,24 @@ type pageOutcome struct {
 	lastSeq         int64
 }
 
-// applyLogs applies a page inside t. Unguarded, it stops at the first
+// applyLogs applies a batch inside t. Unguarded, it stops at the first
 // failing event with errEventFailed; guarded, it isolates each event in a
 // savepoint and records failures.
-func (s *Streamer) applyLogs(ctx context.Context, t *app.Tx, p *producerCfg, logs []remoteLog, deps []dependency, head int64, guarded bool, out *pageOutcome) error {
+func (s *Streamer) applyLogs(ctx context.Context, t *app.Tx, p *producerCfg, b batch, out *pageOutcome) error {
 	*out = pageOutcome{lastUpdate: p.lastUpdate, lastSeq: p.lastSeq}
+	logs, guarded := b.logs, b.guarded
 	u, err := t.LoadUser(ctx, p.user)
 	if err != nil {
 		return fmt.Errorf("event subscriber %s: %w", p.user, err)
 	}
-	if err := s.insertDependencies(ctx, t, p, deps); err != nil {
+	if err := s.insertDependencies(ctx, t, p, b.deps); err != nil {
 		return err
 	}
-	blocked, err := s.blockedDocs(ctx, t, p.name)
-	if err != nil {
-		return err
+	blocked := map[string]bool{}
+	if b.queue {
+		if blocked, err = s.blockedDocs(ctx, t, p.name); err != nil {
+			return err
+		}
 	}
 	absent, err := s.probeAbsent(ctx, t, p, logs)
 	if err != nil {
@@ -125,7 +152,7 @@ func (s *Streamer) applyLogs(ctx context.Context, t *app.Tx, p *producerCfg, log
 	if p.native && p.scanned > out.lastSeq {
 		out.lastSeq = p.scanned // the page covers everything the producer examined
 	}
-	return s.moveCursor(ctx, t, p.name, out.lastUpdate, out.lastSeq, head, logs[len(logs)-1].Creation)
+	return b.finish(t, out)
 }
 
 type syncEvent struct {

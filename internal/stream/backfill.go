@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -137,52 +138,46 @@ func (s *Streamer) backfillStep(ctx context.Context, p *producerCfg) (bool, erro
 		}
 		return false, err
 	}
-	var page struct {
-		Docs  []map[string]any `json:"docs"`
-		Total int64            `json:"total"`
-		After string           `json:"after"`
-		Until string           `json:"until"`
-		Done  bool             `json:"done"`
-	}
-	if err := json.Unmarshal(msg, &page); err != nil {
+	var page backfillPage
+	dec := json.NewDecoder(bytes.NewReader(msg))
+	dec.UseNumber() // numbers stay exact, as in a pulled Create
+	if err := dec.Decode(&page); err != nil {
 		return false, fmt.Errorf("backfill answer not understood: %w", err)
 	}
 	logs := make([]remoteLog, 0, len(page.Docs))
 	for _, d := range page.Docs {
 		b, _ := json.Marshal(d)
-		data, _ := json.Marshal(string(b))
+		text := string(b) // kept in the Event Sync Log
 		name, _ := d["name"].(string)
-		logs = append(logs, remoteLog{UpdateType: "Create", RefDocType: remoteDT, DocName: name, Data: data})
+		logs = append(logs, remoteLog{UpdateType: "Create", RefDocType: remoteDT, DocName: name, text: &text, decoded: doc.FromAny(d)})
 	}
-	deps, err := s.fetchDependencies(ctx, p, logs)
-	if err != nil {
-		return false, err
+	if len(logs) == 0 {
+		return true, s.setBackfill(ctx, p, row, func(r doc.Doc) { backfillProgress(r, &page, 0) })
 	}
-	err = s.App.Update(ctx, func(t *app.Tx) error {
-		u, err := t.LoadUser(ctx, p.user)
-		if err != nil {
-			return err
-		}
-		if err := s.insertDependencies(ctx, t, p, deps); err != nil {
-			return err
-		}
-		for _, l := range logs {
-			if _, err := s.applyAndRecord(ctx, t, u, syncEvent{log: l, producer: p.name, row: row}); err != nil {
-				return err
-			}
-		}
-		return s.updateRow(ctx, t, p.name, row, func(r doc.Doc) {
-			r["backfill_after"] = page.After
-			r["backfill_until"] = page.Until
-			r["backfill_total"] = page.Total
-			r["backfill_done"] = r.Int("backfill_done") + int64(len(logs))
-			r["backfill_status"] = map[bool]string{true: "Done", false: "Running"}[page.Done]
-		})
+	// A backfilled Create brings a document's current state, so it is not
+	// queued behind a failed live event of that document.
+	_, err = s.applyBatch(ctx, p, logs, false, func(t *app.Tx, _ *pageOutcome) error {
+		return s.updateRow(ctx, t, p.name, row, func(r doc.Doc) { backfillProgress(r, &page, len(logs)) })
 	})
-	if err == nil {
-		s.Metrics.EventsApplied.WithLabelValues(p.name).Add(float64(len(logs)))
-	}
 	return true, err
+}
+
+// backfillPage is the producer's answer to a backfill pull.
+type backfillPage struct {
+	Docs  []map[string]any `json:"docs"`
+	Total int64            `json:"total"`
+	After string           `json:"after"`
+	Until string           `json:"until"`
+	Done  bool             `json:"done"`
+}
+
+// backfillProgress records a page on the subscription row.
+func backfillProgress(r doc.Doc, page *backfillPage, n int) {
+	r["backfill_after"] = page.After
+	r["backfill_until"] = page.Until
+	r["backfill_total"] = page.Total
+	r["backfill_done"] = r.Int("backfill_done") + int64(n)
+	r["backfill_status"] = map[bool]string{true: "Done", false: "Running"}[page.Done]
 }
 
 func (s *Streamer) setBackfill(ctx context.Context, p *producerCfg, row doc.Doc, f func(doc.Doc)) error {

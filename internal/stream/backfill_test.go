@@ -71,3 +71,43 @@ func TestBackfillOff(t *testing.T) {
 		}
 	})
 }
+
+// A backfill page with a document the consumer refuses: the others of the
+// page arrive, the refused one is a Failed sync log (retried later), and
+// the backfill completes. Numbers keep their exact value on the way.
+func TestBackfillPageWithFailure(t *testing.T) {
+	forEachStore(t, func(t *testing.T, start starter) {
+		cfg := fastStream()
+		cfg.PageSize = 50
+		p, c := start(t, cfg), start(t, cfg)
+		noteDocTypes(t, p.Site)
+		noteDocTypes(t, c.Site)
+		mustInsert(t, p.Site, "Custom Field", doc.Doc{"dt": "Note", "fieldname": "approver", "fieldtype": "Data"})
+		mustInsert(t, c.Site, "Custom Field", doc.Doc{"dt": "Note", "fieldname": "approver", "fieldtype": "Data", "reqd": int64(1)})
+		const n = 30
+		for i := range n {
+			d := doc.Doc{"title": fmt.Sprintf("b%02d", i), "approver": "a", "items": []doc.Doc{{"item": "x", "qty": float64(i) + 0.25}}}
+			if i == 7 {
+				delete(d, "approver")
+			}
+			mustInsert(t, p.Site, "Note", d)
+		}
+		subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1)})
+		eventually(t, "backfill done", 15*time.Second, func() bool {
+			ep := find(c.Site, "Event Producer", p.URL)
+			return ep != nil && ep.Rows("producer_doctypes")[0].Str("backfill_status") == "Done"
+		})
+		if got := count(t, c.Site, "Note"); got != n-1 {
+			t.Errorf("%d notes backfilled, want %d", got, n-1)
+		}
+		if find(c.Site, "Note", "b07") != nil {
+			t.Error("the refused document was applied")
+		}
+		if got := count(t, c.Site, "Event Sync Log", eq("status", "Failed")); got != 1 {
+			t.Errorf("%d Failed sync logs, want 1", got)
+		}
+		if q := mustGet(t, c.Site, "Note", "b12").Rows("items")[0]["qty"]; q != 12.25 {
+			t.Errorf("b12 qty = %v (%T), want 12.25", q, q)
+		}
+	})
+}
