@@ -107,14 +107,16 @@ func prefixOf(r *http.Request) string {
 }
 
 // head returns the newest seq and the creation of the newest log ("now" when
-// there is none), which a new consumer starts after.
+// there is none), which a new consumer starts after. Reads of the log without
+// a DocType go by creation, which increases with seq (the stream clock hands
+// out both) and is indexed; seq alone is not.
 func (s *Streamer) head(ctx context.Context, t *app.Tx) (int64, string, error) {
 	seq, err := t.StreamHead(ctx)
 	if err != nil {
 		return 0, "", err
 	}
 	eul, _ := t.Meta("Event Update Log")
-	rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"creation"}, OrderBy: []filter.Order{{Field: "seq", Desc: true}}, Limit: 1})
+	rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"creation"}, OrderBy: []filter.Order{{Field: "creation", Desc: true}}, Limit: 1})
 	if err != nil {
 		return 0, "", err
 	}
@@ -332,7 +334,7 @@ func (s *Streamer) ack(ctx context.Context, t *app.Tx, consumer doc.Doc, p pullA
 		eul, _ := t.Meta("Event Update Log")
 		rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"seq"},
 			Where:   []filter.Cond{{Field: "creation", Op: "<=", Value: p.lastUpdate, Kind: meta.KindDatetime}},
-			OrderBy: []filter.Order{{Field: "seq", Desc: true}}, Limit: 1})
+			OrderBy: []filter.Order{{Field: "creation", Desc: true}}, Limit: 1}) // the newest log up to there
 		if err != nil {
 			return err
 		}

@@ -75,8 +75,12 @@ func (s *Streamer) registerProducerHooks() {
 
 func (s *Streamer) logChange(ctx context.Context, e *app.HookEvent, typ string) error {
 	set, err := s.logged.get(ctx, e.Tx)
-	if err != nil || len(set[e.DocType.Name]) == 0 {
+	if err != nil {
 		return err
+	}
+	consumers := set[e.DocType.Name]
+	if len(consumers) == 0 {
+		return nil
 	}
 	var data any
 	switch typ {
@@ -100,13 +104,14 @@ func (s *Streamer) logChange(ctx context.Context, e *app.HookEvent, typ string) 
 		}
 		data = string(b)
 	}
-	return s.writeLog(ctx, e.Tx, typ, e.DocType.Name, e.Doc.Name(), data, e.Opts.Origin)
+	return s.writeLog(ctx, e.Tx, typ, e.DocType.Name, e.Doc.Name(), data, e.Opts.Origin, consumers)
 }
 
-// writeLog inserts one update log row. Its seq and creation come from the
-// stream clock, which serializes log writers until commit (see
+// writeLog inserts one update log row and notifies consumers, the approved
+// consumers of doctype, once it is committed. Its seq and creation come from
+// the stream clock, which serializes log writers until commit (see
 // store.Tx.NextStreamSeq), so both increase in commit order.
-func (s *Streamer) writeLog(ctx context.Context, t *app.Tx, typ, doctype, docname string, data any, origin string) error {
+func (s *Streamer) writeLog(ctx context.Context, t *app.Tx, typ, doctype, docname string, data any, origin string, consumers []string) error {
 	eul, err := t.Meta("Event Update Log")
 	if err != nil {
 		return err
@@ -127,14 +132,9 @@ func (s *Streamer) writeLog(ctx context.Context, t *app.Tx, typ, doctype, docnam
 		return err
 	}
 	s.Metrics.LogsWritten.WithLabelValues(doctype, typ).Inc()
-	// Notify the consumers of this DocType once committed. They come from
-	// the cache (no query in the writer's path); a consumer approved since
-	// this transaction began is covered by its long-poll and catch-up.
-	set, err := s.logged.get(ctx, t)
-	if err != nil {
-		return err
-	}
-	consumers := set[doctype]
+	// The consumers come from the cache (no query in the writer's path); a
+	// consumer approved since this transaction began is covered by its
+	// long-poll and catch-up.
 	t.AfterCommit(func() {
 		s.newLogs.Fire()
 		for _, c := range consumers {

@@ -198,16 +198,12 @@ func (s *Streamer) consumerStatuses(ctx context.Context, t *app.Tx) ([]PeerStatu
 			ps.State = StateConnected
 			ps.LagEvents = max(head-d.Int("acked_seq"), 0)
 			if ps.LagEvents > 0 {
-				oldest, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"creation"}, Limit: 1,
-					OrderBy: []filter.Order{{Field: "seq"}},
-					Where:   []filter.Cond{{Field: "seq", Op: ">", Value: d.Int("acked_seq"), Kind: meta.KindInt}}})
+				oldest, err := oldestLogAfter(ctx, t, eul, dts, d.Int("acked_seq"))
 				if err != nil {
 					return nil, err
 				}
-				if len(oldest) > 0 {
-					if ts, err := time.ParseInLocation(doc.DatetimeLayout, oldest[0].Str("creation"), time.Local); err == nil {
-						ps.LagSeconds = max(s.Now().Sub(ts).Seconds(), 0)
-					}
+				if ts, err := time.ParseInLocation(doc.DatetimeLayout, oldest, time.Local); err == nil {
+					ps.LagSeconds = max(s.Now().Sub(ts).Seconds(), 0)
 				}
 			}
 			logs, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"creation"}, Limit: 20000,
@@ -232,6 +228,26 @@ func (s *Streamer) consumerStatuses(ctx context.Context, t *app.Tx) ([]PeerStatu
 		out = append(out, ps)
 	}
 	return out, nil
+}
+
+// oldestLogAfter returns the creation of the oldest log of doctypes after
+// seq ("" if none): one search of the (ref_doctype, seq) index per DocType
+// (seq alone is not indexed; an IN list would sort every log after seq).
+func oldestLogAfter(ctx context.Context, t *app.Tx, eul *meta.DocType, doctypes []any, seq int64) (string, error) {
+	oldest := ""
+	for _, dt := range doctypes {
+		rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"creation"}, Limit: 1,
+			OrderBy: []filter.Order{{Field: "seq"}},
+			Where: []filter.Cond{{Field: "ref_doctype", Op: "=", Value: dt, Kind: meta.KindText},
+				{Field: "seq", Op: ">", Value: seq, Kind: meta.KindInt}}})
+		if err != nil {
+			return "", err
+		}
+		if len(rows) > 0 && (oldest == "" || rows[0].Str("creation") < oldest) {
+			oldest = rows[0].Str("creation")
+		}
+	}
+	return oldest, nil
 }
 
 func series(now time.Time, v []float64) []Point {

@@ -617,6 +617,48 @@ func TestStore_StreamSeq(t *testing.T) {
 	})
 }
 
+// rawAndOpen returns a plain connection to a new database of the given kind,
+// to set it up as an older version left it, and a function that opens it as
+// a store (closed when the test ends).
+func rawAndOpen(t *testing.T, kind string) (*sql.DB, func() *sqlstore.DB) {
+	t.Helper()
+	ctx := context.Background()
+	var raw *sql.DB
+	var open func() (*sqlstore.DB, error)
+	var err error
+	if kind == sitetest.Postgres {
+		dsn := sitetest.NewSchema(t)
+		raw, err = sql.Open("pgx", dsn)
+		open = func() (*sqlstore.DB, error) { return sqlstore.OpenPostgres(ctx, dsn) }
+	} else {
+		dir := t.TempDir()
+		raw, err = sql.Open("sqlite", "file:"+filepath.Join(dir, "site.db"))
+		open = func() (*sqlstore.DB, error) { return sqlstore.OpenSQLite(ctx, dir) }
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw, func() *sqlstore.DB {
+		t.Helper()
+		db, err := open()
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+}
+
+func mustExec(t *testing.T, db *sql.DB, queries ...string) {
+	t.Helper()
+	for _, q := range queries {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
 // TestStore_StreamClockUpgrade opens a database whose stream clock an older
 // version wrote (creation as a datetime string): the clock carries on from
 // there, and opening it again changes nothing.
@@ -625,36 +667,12 @@ func TestStore_StreamClockUpgrade(t *testing.T) {
 	sitetest.ForEachStore(t, func(t *testing.T, opts sitetest.Options) {
 		t.Parallel()
 		ctx := context.Background()
-		var open func() (*sqlstore.DB, error)
-		var raw *sql.DB
-		var err error
-		if opts.Store == sitetest.Postgres {
-			dsn := sitetest.NewSchema(t)
-			raw, err = sql.Open("pgx", dsn)
-			open = func() (*sqlstore.DB, error) { return sqlstore.OpenPostgres(ctx, dsn) }
-		} else {
-			dir := t.TempDir()
-			raw, err = sql.Open("sqlite", "file:"+filepath.Join(dir, "site.db"))
-			open = func() (*sqlstore.DB, error) { return sqlstore.OpenSQLite(ctx, dir) }
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, q := range []string{
-			`CREATE TABLE "__StreamClock" (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, creation TEXT NOT NULL)`,
+		raw, open := rawAndOpen(t, opts.Store)
+		mustExec(t, raw, `CREATE TABLE "__StreamClock" (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, creation TEXT NOT NULL)`,
 			// In the future, so that the clock, not now, decides the next creation.
-			`INSERT INTO "__StreamClock" (id, seq, creation) VALUES (1, 41, '2099-03-04 05:06:07.999999')`,
-		} {
-			if _, err := raw.ExecContext(ctx, q); err != nil {
-				t.Fatal(err)
-			}
-		}
-		raw.Close()
+			`INSERT INTO "__StreamClock" (id, seq, creation) VALUES (1, 41, '2099-03-04 05:06:07.999999')`)
 		for i := range 2 {
-			db, err := open()
-			if err != nil {
-				t.Fatalf("open %d: %v", i, err)
-			}
+			db := open()
 			update(t, db, func(tx store.Tx) error {
 				seq, creation, err := tx.NextStreamSeq(ctx, time.Now())
 				if err != nil {
@@ -666,6 +684,47 @@ func TestStore_StreamClockUpgrade(t *testing.T) {
 				return nil
 			})
 			db.Close()
+		}
+	})
+}
+
+// TestStore_UpdateLogIndexes: the Event Update Log keeps only the indexes
+// its reads need, and a table an older version indexed more loses the rest.
+func TestStore_UpdateLogIndexes(t *testing.T) {
+	t.Parallel()
+	eul := mustMeta(t, `{"name": "Event Update Log", "fields": [
+		{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"},
+		{"fieldname": "docname", "fieldtype": "Data"}, {"fieldname": "seq", "fieldtype": "Int"}]}`)
+	sitetest.ForEachStore(t, func(t *testing.T, opts sitetest.Options) {
+		t.Parallel()
+		ctx := context.Background()
+		raw, open := rawAndOpen(t, opts.Store)
+		mustExec(t, raw, `CREATE TABLE "tabEvent Update Log" ("name" TEXT NOT NULL PRIMARY KEY, "creation" TEXT, "modified" TEXT, "ref_doctype" TEXT, "seq" BIGINT)`,
+			`CREATE INDEX "tabevent_update_log__modified" ON "tabEvent Update Log" ("modified")`,
+			`CREATE INDEX "tabevent_update_log_i_ref_doctype" ON "tabEvent Update Log" ("ref_doctype")`,
+			`CREATE INDEX "tabevent_update_log_i_seq" ON "tabEvent Update Log" ("seq")`)
+		db := open()
+		update(t, db, func(tx store.Tx) error { return tx.SyncTable(ctx, nil, eul) })
+		q := `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tabEvent Update Log' AND sql IS NOT NULL`
+		if opts.Store == sitetest.Postgres {
+			q = `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'tabEvent Update Log' AND indexname NOT LIKE '%_pkey'`
+		}
+		rows, err := raw.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var got []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, n)
+		}
+		slices.Sort(got)
+		if want := []string{"tabevent_update_log__creation", "tabevent_update_log_i_ref_doctype_seq"}; !slices.Equal(got, want) {
+			t.Errorf("indexes %v, want %v", got, want)
 		}
 	})
 }

@@ -14,11 +14,12 @@ type dialect struct {
 	intType   string
 	floatType string
 	forUpdate string
+	greatest  string // the larger of two values: scalar max() on SQLite
 }
 
 var (
-	sqliteDialect   = dialect{name: "sqlite", intType: "INTEGER", floatType: "REAL"}
-	postgresDialect = dialect{name: "postgres", intType: "BIGINT", floatType: "DOUBLE PRECISION", forUpdate: " FOR UPDATE"}
+	sqliteDialect   = dialect{name: "sqlite", intType: "INTEGER", floatType: "REAL", greatest: "max"}
+	postgresDialect = dialect{name: "postgres", intType: "BIGINT", floatType: "DOUBLE PRECISION", forUpdate: " FOR UPDATE", greatest: "GREATEST"}
 )
 
 // rebind turns `?` into `$n` for PostgreSQL. Queries never contain a literal

@@ -17,6 +17,15 @@ func (t *Tx) Select(ctx context.Context, q *filter.Query) ([]doc.Doc, error) {
 	if len(cols) == 0 {
 		cols = []string{"name"}
 	}
+	text, args := t.selectSQL(q, cols)
+	rows, err := t.query(ctx, text, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", q.DocType.Name, err)
+	}
+	return scanDocs(q.DocType, cols, rows)
+}
+
+func (t *Tx) selectSQL(q *filter.Query, cols []string) (string, []any) {
 	where, args := t.whereSQL(q)
 	var b strings.Builder
 	fmt.Fprintf(&b, "SELECT %s FROM %s", quoteList(cols), quote(q.DocType.Table()))
@@ -42,11 +51,7 @@ func (t *Tx) Select(ctx context.Context, q *filter.Query) ([]doc.Doc, error) {
 	if q.Offset > 0 {
 		fmt.Fprintf(&b, " OFFSET %d", q.Offset)
 	}
-	rows, err := t.query(ctx, b.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", q.DocType.Name, err)
-	}
-	return scanDocs(q.DocType, cols, rows)
+	return b.String(), args
 }
 
 // Count counts the rows a query matches (ignoring paging).
@@ -57,14 +62,15 @@ func (t *Tx) Count(ctx context.Context, q *filter.Query) (int64, error) {
 	return n, err
 }
 
-// ExplainSelect returns the database's plan for a list query (for docs/benchmarks.md).
+// ExplainSelect returns the database's plan for a list query, as Select runs
+// it with its order and limit but selecting name only (for docs/benchmarks.md).
 func (t *Tx) ExplainSelect(ctx context.Context, q *filter.Query) (string, error) {
-	where, args := t.whereSQL(q)
 	prefix := "EXPLAIN QUERY PLAN "
 	if t.d.name == "postgres" {
 		prefix = "EXPLAIN "
 	}
-	rows, err := t.query(ctx, prefix+fmt.Sprintf("SELECT name FROM %s%s", quote(q.DocType.Table()), where), args...)
+	text, args := t.selectSQL(q, []string{"name"})
+	rows, err := t.query(ctx, prefix+text, args...)
 	if err != nil {
 		return "", err
 	}

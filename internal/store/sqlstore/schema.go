@@ -59,7 +59,8 @@ func (t *Tx) columnDef(f *meta.Field) string {
 
 // syncIndexes keeps the indexes lists rely on: modified (default order) on
 // parents, parent on children, every Link field (filters and link checks),
-// and unique fields. Index names embed the field so errors can name it.
+// and unique fields; the Event Update Log has its own set. Index names embed
+// the field so errors can name it.
 func (t *Tx) syncIndexes(ctx context.Context, old, new *meta.DocType) error {
 	tbl := new.Table()
 	idx := func(name, cols string, unique bool) error {
@@ -74,29 +75,46 @@ func (t *Tx) syncIndexes(ctx context.Context, old, new *meta.DocType) error {
 		return nil
 	}
 	short := indexPrefix(tbl)
+	drop := func(name string) error {
+		if _, err := t.exec(ctx, "DROP INDEX IF EXISTS "+quote(name)); err != nil {
+			return fmt.Errorf("drop index %s: %w", name, err)
+		}
+		return nil
+	}
+	// The Event Update Log is written on every change of a streamed DocType,
+	// and every index costs each of those writes a b-tree insert and a page
+	// written at commit. Its reads need three: (ref_doctype, seq) for pulls
+	// (ref_doctype IN (…) AND seq > cursor ORDER BY seq LIMIT page; with only
+	// single-column indexes SQLite picks ref_doctype, reads every log of the
+	// DocType and sorts them for every page: quadratic in the backlog),
+	// creation for a Frappe consumer's cursor (creation > ?) and every read
+	// without a DocType (creation increases with seq: the stream clock hands
+	// out both), and name. Indexes of older versions are dropped: modified
+	// (the list sorts on creation), seq, and ref_doctype alone.
+	logByDocType := new.Name == "Event Update Log" && new.Field("ref_doctype") != nil && new.Field("seq") != nil
 	if new.IsTable {
 		if err := idx(short+"__parent", `"parent", "parenttype", "parentfield"`, false); err != nil {
+			return err
+		}
+	} else if logByDocType {
+		for _, name := range []string{short + "__modified", short + "_i_seq", short + "_i_ref_doctype"} {
+			if err := drop(name); err != nil {
+				return err
+			}
+		}
+		if err := idx(short+"_i_ref_doctype_seq", `"ref_doctype", "seq"`, false); err != nil {
+			return err
+		}
+		if err := idx(short+"__creation", `"creation"`, false); err != nil {
 			return err
 		}
 	} else if err := idx(short+"__modified", `"modified"`, false); err != nil {
 		return err
 	}
-	// Pulls read the Event Update Log per DocType in seq order
-	// (ref_doctype IN (…) AND seq > cursor ORDER BY seq LIMIT page). With
-	// only single-column indexes SQLite picks ref_doctype, reads every log
-	// of the DocType and sorts them for every page: quadratic in the
-	// backlog. An index on (ref_doctype, seq) serves a page by a range scan,
-	// and replaces the one on ref_doctype (one index less to write per log).
-	logByDocType := new.Name == "Event Update Log" && new.Field("ref_doctype") != nil && new.Field("seq") != nil
 	for _, f := range new.ValueFields() {
 		switch {
-		case logByDocType && f.Fieldname == "ref_doctype":
-			if err := idx(short+"_i_ref_doctype_seq", `"ref_doctype", "seq"`, false); err != nil {
-				return err
-			}
-			if _, err := t.exec(ctx, "DROP INDEX IF EXISTS "+quote(short+"_i_ref_doctype")); err != nil {
-				return err
-			}
+		case logByDocType && (f.Fieldname == "ref_doctype" || f.Fieldname == "seq"):
+			// indexed above
 		case f.Unique:
 			if err := idx(short+"__"+f.Fieldname, quote(f.Fieldname), true); err != nil {
 				return err
@@ -107,14 +125,6 @@ func (t *Tx) syncIndexes(ctx context.Context, old, new *meta.DocType) error {
 			if err := idx(short+"_i_"+f.Fieldname, quote(f.Fieldname), false); err != nil {
 				return err
 			}
-		}
-	}
-	// A Frappe consumer's cursor is the creation of the last log it got
-	// (creation > ?), and its acknowledgement looks up creation <= ?; both
-	// read the retained log without this index.
-	if logByDocType && new.Field("seq") != nil {
-		if err := idx(short+"__creation", `"creation"`, false); err != nil {
-			return err
 		}
 	}
 	// A consumer looks up its Failed and Queued events on every page and
@@ -130,7 +140,7 @@ func (t *Tx) syncIndexes(ctx context.Context, old, new *meta.DocType) error {
 	if old != nil {
 		for _, f := range old.ValueFields() {
 			if nf := new.Field(f.Fieldname); f.Unique && (nf == nil || !nf.Unique) {
-				if _, err := t.exec(ctx, "DROP INDEX IF EXISTS "+quote(short+"__"+f.Fieldname)); err != nil {
+				if err := drop(short + "__" + f.Fieldname); err != nil {
 					return err
 				}
 			}

@@ -27,27 +27,40 @@ func (t *Tx) RevertSeries(ctx context.Context, key string, n int64) error {
 }
 
 // NextStreamSeq takes the next update log sequence number and a creation time
-// strictly later than the previous one. The UPDATE locks the single clock row
-// until this transaction ends: a transaction that takes a number commits
-// before the next one can take its own, so numbers become visible in order
-// and a reader's `seq > cursor` never skips a late commit.
+// strictly later than the previous one, in one statement. The UPDATE locks
+// the single clock row until this transaction ends: a transaction that takes
+// a number commits before the next one can take its own, so numbers become
+// visible in order and a reader's `seq > cursor` never skips a late commit.
+// The clock keeps creation as wall-clock microseconds (see wallMicros), so
+// the database computes max(last + 1µs, now) on the locked row.
 func (t *Tx) NextStreamSeq(ctx context.Context, now time.Time) (int64, time.Time, error) {
-	var seq int64
-	var last string
-	err := t.queryRow(ctx, `UPDATE "__StreamClock" SET seq = seq + 1 WHERE id = 1 RETURNING seq, creation`).Scan(&seq, &last)
+	now = now.Truncate(time.Microsecond)
+	want := wallMicros(now)
+	var seq, at int64
+	err := t.queryRow(ctx, `UPDATE "__StreamClock" SET seq = seq + 1, creation_us = `+t.d.greatest+`(creation_us + 1, ?)
+		WHERE id = 1 RETURNING seq, creation_us`, want).Scan(&seq, &at)
 	if err != nil {
 		return 0, time.Time{}, err
 	}
-	creation := now.Truncate(time.Microsecond)
-	if last != "" {
-		if lt, err := time.Parse(doc.DatetimeLayout, last); err == nil && !creation.After(lt) {
-			creation = lt.Add(time.Microsecond)
-		}
+	if at == want {
+		return seq, now, nil
 	}
-	if _, err := t.exec(ctx, `UPDATE "__StreamClock" SET creation = ? WHERE id = 1`, doc.FormatDatetime(creation)); err != nil {
-		return 0, time.Time{}, err
-	}
-	return seq, creation, nil
+	return seq, fromWallMicros(at, now.Location()), nil
+}
+
+// wallMicros is t's wall clock in loc-independent microseconds: what
+// doc.FormatDatetime shows, read as UTC. Update log creation strings are
+// naive wall-clock times, so this is the order they sort in.
+func wallMicros(t time.Time) int64 {
+	_, off := t.Zone()
+	return t.UnixMicro() + int64(off)*1e6
+}
+
+// fromWallMicros is the time in loc whose wall clock is us (wallMicros's
+// inverse).
+func fromWallMicros(us int64, loc *time.Location) time.Time {
+	u := time.UnixMicro(us).UTC()
+	return time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), u.Nanosecond(), loc)
 }
 
 // StreamHead is the last sequence number handed out.
