@@ -246,16 +246,30 @@ func TestMetrics(t *testing.T) {
 		{c.Site, []string{`docstream_events_applied_total{producer="` + p.URL + `"}`, "docstream_producer_lag_events", "docstream_pull_seconds_bucket"}},
 		{p.Site, []string{"docstream_consumer_lag_events{consumer=\"" + c.URL + "\"}", `docstream_update_logs_written_total{doctype="Note",update_type="Create"} 1`}},
 	} {
-		resp, err := http.Get(tc.s.URL + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		for _, w := range tc.want {
-			if !strings.Contains(string(b), w) {
-				t.Errorf("%s/metrics lacks %q", tc.s.URL, w)
+		// The worker counts a page just after committing it, so the
+		// document can be visible a moment before its metrics.
+		var missing []string
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			resp, err := http.Get(tc.s.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
 			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			missing = missing[:0]
+			for _, w := range tc.want {
+				if !strings.Contains(string(b), w) {
+					missing = append(missing, w)
+				}
+			}
+			if len(missing) == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		for _, w := range missing {
+			t.Errorf("%s/metrics lacks %q", tc.s.URL, w)
 		}
 	}
 }
