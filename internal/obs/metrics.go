@@ -25,6 +25,7 @@ type Metrics struct {
 	EventsFailed       *prometheus.CounterVec
 	PullSeconds        *prometheus.HistogramVec
 	PullErrors         *prometheus.CounterVec
+	Notifications      *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics on a fresh registry.
@@ -52,9 +53,11 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"producer"}),
 		PullErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "docstream_pull_errors_total",
 			Help: "Pulls that failed (producer down, auth, protocol)."}, []string{"producer"}),
+		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "docstream_notifications_sent_total",
+			Help: "new_event_notification calls to a consumer (producer side), by result."}, []string{"consumer", "result"}),
 	}
 	r.MustRegister(m.ConsumerLagEvents, m.LogsWritten, m.LogsServed, m.ProducerLagEvents, m.ProducerLagSeconds,
-		m.EventsApplied, m.EventsFailed, m.PullSeconds, m.PullErrors)
+		m.EventsApplied, m.EventsFailed, m.PullSeconds, m.PullErrors, m.Notifications)
 	return m
 }
 

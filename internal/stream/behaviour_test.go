@@ -1,6 +1,8 @@
 package stream_test
 
 import (
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"context"
 	"fmt"
 	"io"
@@ -333,4 +335,27 @@ func TestLongPollSeesOtherProcess(t *testing.T) {
 	eventually(t, "change written through the other process", 5*time.Second, func() bool {
 		return find(c.Site, "Note", "via-the-other-process") != nil
 	})
+}
+
+// A docstream consumer long-polls, so its producer does not send it a
+// notification per change (each would cost both sites an HTTP call); the
+// changes still arrive one by one.
+func TestNoNotificationsWhileLongPolling(t *testing.T) {
+	t.Parallel()
+	p, c := startSite(t, fastStream()), startSite(t, fastStream())
+	noteDocTypes(t, p.Site)
+	noteDocTypes(t, c.Site)
+	subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1), "backfill": int64(0)})
+	mustInsert(t, p.Site, "Note", doc.Doc{"title": "first"})
+	eventually(t, "first", 10*time.Second, func() bool { return find(c.Site, "Note", "first") != nil })
+	before := testutil.ToFloat64(p.Metrics.Notifications.WithLabelValues(c.URL, "ok"))
+	const n = 20
+	for i := range n {
+		title := fmt.Sprintf("live-%02d", i)
+		mustInsert(t, p.Site, "Note", doc.Doc{"title": title})
+		eventually(t, title, 10*time.Second, func() bool { return find(c.Site, "Note", title) != nil })
+	}
+	if sent := testutil.ToFloat64(p.Metrics.Notifications.WithLabelValues(c.URL, "ok")) - before; sent > 2 {
+		t.Errorf("%v notifications sent to a long-polling consumer for %d changes", sent, n)
+	}
 }

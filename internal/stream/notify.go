@@ -50,6 +50,56 @@ func (s *Streamer) kickNotifiers(doctype string) {
 	}
 }
 
+// pollState is what this process knows of a native consumer's long-polls.
+type pollState struct {
+	open int       // long-polls being served now
+	last time.Time // when the last one ended
+}
+
+// pollGrace is how long after its last long-poll ended a native consumer is
+// taken to be coming back for the next one (it applies the page between).
+const pollGrace = 5 * time.Second
+
+// pollStarted and pollEnded track a native consumer's long-polls.
+func (s *Streamer) pollStarted(consumer string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.polls[consumer]
+	if ps == nil {
+		ps = &pollState{}
+		s.polls[consumer] = ps
+	}
+	ps.open++
+}
+
+func (s *Streamer) pollEnded(consumer string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ps := s.polls[consumer]; ps != nil {
+		ps.open--
+		ps.last = s.Now()
+	}
+}
+
+// newLogsCommitted wakes the long-polls of this process and notifies the
+// consumers that are not long-polling here. A native consumer that is (or
+// just was) in a long-poll sees the logs through it: a notification per
+// change would cost both sites an HTTP call and tell it nothing. Frappe
+// consumers never long-poll, so they are always notified; a long-poll served
+// by another process sharing the database does not count here.
+func (s *Streamer) newLogsCommitted(consumers []string) {
+	s.newLogs.Fire()
+	for _, c := range consumers {
+		s.mu.Lock()
+		ps := s.polls[c]
+		polling := ps != nil && (ps.open > 0 || s.Now().Sub(ps.last) < pollGrace)
+		s.mu.Unlock()
+		if !polling {
+			s.kickConsumer(c)
+		}
+	}
+}
+
 // kickConsumer starts or pokes one consumer's notifier.
 func (s *Streamer) kickConsumer(consumer string) {
 	s.mu.Lock()
@@ -130,8 +180,10 @@ func (s *Streamer) runNotifier(ctx context.Context, n *notifier) {
 		for attempt := 0; ctx.Err() == nil; attempt++ {
 			err := s.notifyOnce(ctx, n.consumer)
 			if err == nil {
+				s.Metrics.Notifications.WithLabelValues(n.consumer, "ok").Inc()
 				break
 			}
+			s.Metrics.Notifications.WithLabelValues(n.consumer, "error").Inc()
 			s.Log.Debug("stream: notify failed; will retry", "consumer", n.consumer, "err", err)
 			if attempt >= 5 {
 				break // the consumer's periodic catch-up covers the rest

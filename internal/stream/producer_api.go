@@ -197,6 +197,10 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 		return nil, err
 	}
 	deadline := time.Now().Add(p.wait)
+	if p.native && p.wait > 0 {
+		s.pollStarted(p.consumer)
+		defer s.pollEnded(p.consumer)
+	}
 	for {
 		wake := s.newLogs.Wait()
 		logs, head, scanned, more, err := s.serveLogs(c.Ctx, c.User, p)

@@ -135,12 +135,7 @@ func (s *Streamer) writeLog(ctx context.Context, t *app.Tx, typ, doctype, docnam
 	// The consumers come from the cache (no query in the writer's path); a
 	// consumer approved since this transaction began is covered by its
 	// long-poll and catch-up.
-	t.AfterCommit(func() {
-		s.newLogs.Fire()
-		for _, c := range consumers {
-			s.kickConsumer(c)
-		}
-	})
+	t.AfterCommit(func() { s.newLogsCommitted(consumers) })
 	return nil
 }
 

@@ -91,7 +91,8 @@ type Streamer struct {
 	wg        sync.WaitGroup
 	workers   map[string]*worker // consumer side, by producer URL
 	notifiers map[string]*notifier
-	owner     string // lease owner id of this process
+	owner     string                // lease owner id of this process
+	polls     map[string]*pollState // producer side: native consumers' long-polls, by consumer
 }
 
 // New builds the streamer and registers its DocTypes and hooks on a. Call
@@ -100,7 +101,8 @@ func New(a *app.Service, url string, log *slog.Logger, m *obs.Metrics, cfg Confi
 	cfg.defaults()
 	s := &Streamer{App: a, URL: url, Log: log, Metrics: m, Cfg: cfg, Now: time.Now,
 		HTTP:    &http.Client{Timeout: 90 * time.Second},
-		newLogs: newBroadcast(), workers: map[string]*worker{}, notifiers: map[string]*notifier{}}
+		newLogs: newBroadcast(), workers: map[string]*worker{}, notifiers: map[string]*notifier{},
+		polls: map[string]*pollState{}}
 	if err := a.RegisterBuiltin(doctypesFS, "doctypes"); err != nil {
 		return nil, err
 	}
