@@ -66,6 +66,8 @@ func TestStreamQueriesUseIndexes(t *testing.T) {
 			text("status", "in", []any{"Failed", "Queued"})}, nil, 0, false},
 		{"retries due", "Event Sync Log", "status_producer", []filter.Cond{text("event_producer", "=", "http://p"), text("status", "=", "Failed"),
 			{Field: "next_retry", Op: "<=", Value: "2030-01-01 00:00:00", Kind: meta.KindDatetime}}, nil, 0, false},
+		{"failed events to resync, in order", "Event Sync Log", "status_producer", []filter.Cond{text("status", "=", "Failed")},
+			bySeq, 0, false},
 		{"local copy by remote_docname", "Plan Doc", "remote_docname", []filter.Cond{text("remote_docname", "=", "N-1"),
 			text("remote_site_name", "=", "http://p")}, nil, 0, false},
 	}

@@ -688,43 +688,64 @@ func TestStore_StreamClockUpgrade(t *testing.T) {
 	})
 }
 
-// TestStore_UpdateLogIndexes: the Event Update Log keeps only the indexes
-// its reads need, and a table an older version indexed more loses the rest.
-func TestStore_UpdateLogIndexes(t *testing.T) {
+// TestStore_StreamLogIndexes: the Event Update Log and the Event Sync Log,
+// written once per event, keep only the indexes their reads need, and a
+// table an older version indexed more loses the rest.
+func TestStore_StreamLogIndexes(t *testing.T) {
 	t.Parallel()
-	eul := mustMeta(t, `{"name": "Event Update Log", "fields": [
-		{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"},
-		{"fieldname": "docname", "fieldtype": "Data"}, {"fieldname": "seq", "fieldtype": "Int"}]}`)
+	cases := []struct {
+		def, table string
+		old        []string // the table as an older version made it
+		want       []string
+	}{
+		{`{"name": "Event Update Log", "fields": [
+			{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"},
+			{"fieldname": "docname", "fieldtype": "Data"}, {"fieldname": "seq", "fieldtype": "Int"}]}`,
+			"tabEvent Update Log",
+			[]string{`CREATE TABLE "tabEvent Update Log" ("name" TEXT NOT NULL PRIMARY KEY, "creation" TEXT, "modified" TEXT, "ref_doctype" TEXT, "seq" BIGINT)`,
+				`CREATE INDEX "tabevent_update_log__modified" ON "tabEvent Update Log" ("modified")`,
+				`CREATE INDEX "tabevent_update_log_i_ref_doctype" ON "tabEvent Update Log" ("ref_doctype")`,
+				`CREATE INDEX "tabevent_update_log_i_seq" ON "tabEvent Update Log" ("seq")`},
+			[]string{"tabevent_update_log__creation", "tabevent_update_log_i_ref_doctype_seq"}},
+		{`{"name": "Event Sync Log", "fields": [
+			{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"},
+			{"fieldname": "status", "fieldtype": "Select", "options": "Synced\nFailed"},
+			{"fieldname": "event_producer", "fieldtype": "Data"}, {"fieldname": "seq", "fieldtype": "Int"}]}`,
+			"tabEvent Sync Log",
+			[]string{`CREATE TABLE "tabEvent Sync Log" ("name" TEXT NOT NULL PRIMARY KEY, "creation" TEXT, "modified" TEXT, "ref_doctype" TEXT, "status" TEXT, "event_producer" TEXT, "seq" BIGINT)`,
+				`CREATE INDEX "tabevent_sync_log_i_seq" ON "tabEvent Sync Log" ("seq")`},
+			[]string{"tabevent_sync_log__modified", "tabevent_sync_log_i_ref_doctype", "tabevent_sync_log_i_status_producer"}},
+	}
 	sitetest.ForEachStore(t, func(t *testing.T, opts sitetest.Options) {
 		t.Parallel()
 		ctx := context.Background()
-		raw, open := rawAndOpen(t, opts.Store)
-		mustExec(t, raw, `CREATE TABLE "tabEvent Update Log" ("name" TEXT NOT NULL PRIMARY KEY, "creation" TEXT, "modified" TEXT, "ref_doctype" TEXT, "seq" BIGINT)`,
-			`CREATE INDEX "tabevent_update_log__modified" ON "tabEvent Update Log" ("modified")`,
-			`CREATE INDEX "tabevent_update_log_i_ref_doctype" ON "tabEvent Update Log" ("ref_doctype")`,
-			`CREATE INDEX "tabevent_update_log_i_seq" ON "tabEvent Update Log" ("seq")`)
-		db := open()
-		update(t, db, func(tx store.Tx) error { return tx.SyncTable(ctx, nil, eul) })
-		q := `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tabEvent Update Log' AND sql IS NOT NULL`
-		if opts.Store == sitetest.Postgres {
-			q = `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'tabEvent Update Log' AND indexname NOT LIKE '%_pkey'`
-		}
-		rows, err := raw.Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var got []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
+		for _, c := range cases {
+			def := mustMeta(t, c.def)
+			raw, open := rawAndOpen(t, opts.Store)
+			mustExec(t, raw, c.old...)
+			db := open()
+			update(t, db, func(tx store.Tx) error { return tx.SyncTable(ctx, nil, def) })
+			q := `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`
+			if opts.Store == sitetest.Postgres {
+				q = `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname NOT LIKE '%_pkey'`
+			}
+			rows, err := raw.Query(q, c.table)
+			if err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, n)
-		}
-		slices.Sort(got)
-		if want := []string{"tabevent_update_log__creation", "tabevent_update_log_i_ref_doctype_seq"}; !slices.Equal(got, want) {
-			t.Errorf("indexes %v, want %v", got, want)
+			var got []string
+			for rows.Next() {
+				var n string
+				if err := rows.Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, n)
+			}
+			rows.Close()
+			slices.Sort(got)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("%s: indexes %v, want %v", c.table, got, c.want)
+			}
 		}
 	})
 }

@@ -119,7 +119,7 @@ func (t *Tx) syncIndexes(ctx context.Context, old, new *meta.DocType) error {
 			if err := idx(short+"__"+f.Fieldname, quote(f.Fieldname), true); err != nil {
 				return err
 			}
-		case f.Fieldtype == "Link" || f.Fieldtype == "Dynamic Link" || f.Fieldname == "seq" || f.Fieldname == "remote_docname":
+		case f.Fieldtype == "Link" || f.Fieldtype == "Dynamic Link" || f.Fieldname == "remote_docname":
 			// remote_docname: a consumer finds its copy of a producer's
 			// document by it for every event (use_same_name off).
 			if err := idx(short+"_i_"+f.Fieldname, quote(f.Fieldname), false); err != nil {
@@ -131,8 +131,14 @@ func (t *Tx) syncIndexes(ctx context.Context, old, new *meta.DocType) error {
 	// every step (event_producer = ? AND status IN (…)); without an index
 	// that scans every sync log, one per applied event: quadratic in a long
 	// drain. Failed and Queued rows are few, so this index finds them at once.
+	// The consumer writes a sync log per applied event, so it keeps no
+	// index it does not read: seq (indexed by older versions) is only
+	// sorted on among the few Failed and Queued rows.
 	if new.Name == "Event Sync Log" && new.Field("status") != nil && new.Field("event_producer") != nil {
 		if err := idx(short+"_i_status_producer", `"status", "event_producer"`, false); err != nil {
+			return err
+		}
+		if err := drop(short + "_i_seq"); err != nil {
 			return err
 		}
 	}

@@ -41,7 +41,10 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	path := filepath.Join(dir, "site.db")
 	// busy_timeout first (PocketBase notes it must precede the others).
 	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	// temp_store in memory: a multi-row INSERT inside a transaction keeps a
+	// statement journal (to undo just that statement on a constraint error),
+	// by default in a temporary file, one write() per page.
+	w, err := sql.Open("sqlite", base+"&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
