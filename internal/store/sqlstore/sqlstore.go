@@ -29,6 +29,7 @@ type DB struct {
 	cacheMu sync.Mutex
 	caches  map[*sql.DB]*stmtCache
 	writeMu sync.Mutex // SQLite: one write transaction at a time
+	ckpt    *checkpointer
 }
 
 var _ store.Store = (*DB)(nil)
@@ -44,7 +45,7 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	// temp_store in memory: a multi-row INSERT inside a transaction keeps a
 	// statement journal (to undo just that statement on a constraint error),
 	// by default in a temporary file, one write() per page.
-	w, err := sql.Open("sqlite", base+"&_pragma=temp_store(MEMORY)&_txlock=immediate")
+	w, err := sql.Open("sqlite", fmt.Sprintf("%s&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(%d)&_txlock=immediate", base, autoCheckpointPage))
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +61,10 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	db := &DB{d: sqliteDialect, write: w, read: r, Now: time.Now}
 	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if db.ckpt, err = startCheckpointer(base); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -108,6 +113,9 @@ func (db *DB) Close() error {
 		c.close()
 	}
 	db.cacheMu.Unlock()
+	if db.ckpt != nil {
+		db.ckpt.close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		if e := db.read.Close(); err == nil {
