@@ -245,6 +245,18 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 	}
 }
 
+// firstSeqAfter is the seq of the first log created after creation (by the
+// creation index); ok is false when there is none.
+func firstSeqAfter(ctx context.Context, t *app.Tx, eul *meta.DocType, creation string) (int64, bool, error) {
+	rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"seq"},
+		Where:   []filter.Cond{{Field: "creation", Op: ">", Value: creation, Kind: meta.KindDatetime}},
+		OrderBy: []filter.Order{{Field: "creation"}}, Limit: 1})
+	if err != nil || len(rows) == 0 {
+		return 0, false, err
+	}
+	return rows[0].Int("seq"), true, nil
+}
+
 // serveLogs reads one page for a consumer and records its acknowledgement
 // (the cursor it sent: it has applied everything up to there). scanned is the
 // seq up to which every log was examined for this consumer: the head when the
@@ -302,7 +314,16 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 			if p.native {
 				q.Where = append(q.Where, filter.Cond{Field: "seq", Op: ">", Value: p.afterSeq, Kind: meta.KindInt})
 			} else {
-				q.Where = append(q.Where, filter.Cond{Field: "creation", Op: ">", Value: lastUpdate, Kind: meta.KindDatetime})
+				// creation increases with seq, so "creation > cursor" is
+				// "seq >= the first such log's": with that bound the page is a
+				// range of the (ref_doctype, seq) index instead of a read of
+				// every retained log of the DocType before the cursor.
+				from, ok, err := firstSeqAfter(ctx, t, eul, lastUpdate)
+				if err != nil || !ok {
+					return err
+				}
+				q.Where = append(q.Where, filter.Cond{Field: "creation", Op: ">", Value: lastUpdate, Kind: meta.KindDatetime},
+					filter.Cond{Field: "seq", Op: ">=", Value: from, Kind: meta.KindInt})
 			}
 			rows, err := t.Select(ctx, q)
 			if err != nil {
