@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -233,6 +234,9 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 		if s.App.Store.Dialect() == "postgres" {
 			d = min(d, 500*time.Millisecond)
 		}
+		if a := s.ackWait(p.consumer, p.afterSeq); p.native && a > 0 {
+			d = min(d, a) // look again then, and write the acknowledgement
+		}
 		t := time.NewTimer(d)
 		select {
 		case <-wake:
@@ -265,7 +269,18 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 	var out []map[string]any
 	var head, scanned int64
 	more := false
-	err := s.App.Update(ctx, func(t *app.Tx) error {
+	// A docstream consumer pulls again as soon as it has applied a page, so
+	// writing its acknowledgement on every pull made each live change cost
+	// the producer a write transaction (and, on PostgreSQL, a flush). It is
+	// written at most every ackEvery, and not again for the same cursor;
+	// otherwise the pull only reads. Retention then sees an acknowledgement
+	// a moment old, which only prunes later.
+	write := !p.native || (s.ackDue(p.consumer) && s.ackWait(p.consumer, p.afterSeq) > 0)
+	run := s.App.View
+	if write {
+		run = s.App.Update
+	}
+	serve := func(t *app.Tx) error {
 		eul, err := t.Meta("Event Update Log")
 		if err != nil {
 			return err
@@ -288,12 +303,15 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 		for _, d := range p.doctypes {
 			if approved[d] != nil {
 				dts = append(dts, d)
+				if !write && approved[d].Str("condition") != "" {
+					return errServeWrites // conditions record what was sent
+				}
 			}
 		}
 		if head, err = t.StreamHead(ctx); err != nil {
 			return err
 		}
-		if err := s.ack(ctx, t, consumer, p, head); err != nil {
+		if err := s.ack(ctx, t, consumer, p, head, write); err != nil {
 			return err
 		}
 		scanned = head
@@ -343,15 +361,62 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 			lastUpdate = rows[len(rows)-1].Str("creation")
 		}
 		return nil
-	})
+	}
+	err := run(ctx, serve)
+	if errors.Is(err, errServeWrites) {
+		write = true
+		err = s.App.Update(ctx, serve)
+	}
+	if err == nil && write && p.native {
+		s.acked(p.consumer, p.afterSeq)
+	}
 	if out == nil {
 		out = []map[string]any{}
 	}
 	return out, head, scanned, more, err
 }
 
+// errServeWrites ends a read-only serve that turns out to need writes.
+var errServeWrites = errors.New("serving this pull writes")
+
+// ackEvery is how often a docstream consumer's acknowledgement is written.
+const ackEvery = time.Second
+
+// ackState is the acknowledgement this process last wrote for a consumer.
+type ackState struct {
+	at  time.Time
+	seq int64
+}
+
+// ackDue reports whether this process should write the consumer's
+// acknowledgement on this pull.
+func (s *Streamer) ackDue(consumer string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Now().Sub(s.acks[consumer].at) >= ackEvery
+}
+
+func (s *Streamer) acked(consumer string, seq int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.acks[consumer] = ackState{s.Now(), seq}
+}
+
+// ackWait is how long a long-poll may wait before it must write the
+// acknowledgement it skipped (0: none is pending), so that a consumer at
+// rest is not shown behind for a whole long-poll.
+func (s *Streamer) ackWait(consumer string, seq int64) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.acks[consumer]
+	if a.seq == seq {
+		return 0
+	}
+	return max(a.at.Add(ackEvery).Sub(s.Now()), time.Millisecond)
+}
+
 // ack records how far a consumer has applied, for lag figures and retention.
-func (s *Streamer) ack(ctx context.Context, t *app.Tx, consumer doc.Doc, p pullArgs, head int64) error {
+func (s *Streamer) ack(ctx context.Context, t *app.Tx, consumer doc.Doc, p pullArgs, head int64, write bool) error {
 	acked := consumer.Int("acked_seq")
 	if p.native {
 		acked = p.afterSeq
@@ -370,6 +435,9 @@ func (s *Streamer) ack(ctx context.Context, t *app.Tx, consumer doc.Doc, p pullA
 	s.Metrics.ConsumerLagEvents.WithLabelValues(consumer.Name()).Set(float64(max(head-acked, 0)))
 	if pruned, err := s.prunedThrough(ctx, t); err == nil && p.native && acked < pruned {
 		return errs.Validation("Consumer %s is behind the producer's retained history (it has applied up to %d, logs up to %d were pruned): resync it from scratch (backfill)", consumer.Name(), acked, pruned)
+	}
+	if !write {
+		return nil
 	}
 	ec, _ := t.Meta("Event Consumer")
 	row, err := t.GetRow(ctx, ec, consumer.Name(), false)

@@ -72,3 +72,33 @@ func TestRetention(t *testing.T) {
 	mustInsert(t, p.Site, "Note", doc.Doc{"title": "after-prune"})
 	eventually(t, "note after prune", 10*time.Second, func() bool { return find(c.Site, "Note", "after-prune") != nil })
 }
+
+// A docstream consumer's acknowledgement is not written on every pull, but
+// one that stopped moving is on record within about a second, though the
+// consumer is in the middle of a long-poll.
+func TestAcknowledgementCatchesUpAtRest(t *testing.T) {
+	t.Parallel()
+	cfg := fastStream()
+	cfg.PullWait = 20 * time.Second
+	p, c := startSite(t, cfg), startSite(t, cfg)
+	noteDocTypes(t, p.Site)
+	noteDocTypes(t, c.Site)
+	subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1), "backfill": int64(0)})
+	const n = 15
+	for i := range n {
+		mustInsert(t, p.Site, "Note", doc.Doc{"title": fmt.Sprintf("a%02d", i)})
+	}
+	eventually(t, "notes", 10*time.Second, func() bool { return count(t, c.Site, "Note") == n })
+	var head int64
+	err := p.Site.App.View(context.Background(), func(tx *app.Tx) error {
+		var err error
+		head, err = tx.StreamHead(context.Background())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the acknowledgement of the last change", 3*time.Second, func() bool {
+		return mustGet(t, p.Site, "Event Consumer", c.URL).Int("acked_seq") == head
+	})
+}

@@ -93,6 +93,7 @@ type Streamer struct {
 	notifiers map[string]*notifier
 	owner     string                // lease owner id of this process
 	polls     map[string]*pollState // producer side: native consumers' long-polls, by consumer
+	acks      map[string]ackState   // producer side: the acknowledgement last written here, by consumer
 }
 
 // New builds the streamer and registers its DocTypes and hooks on a. Call
@@ -102,7 +103,7 @@ func New(a *app.Service, url string, log *slog.Logger, m *obs.Metrics, cfg Confi
 	s := &Streamer{App: a, URL: url, Log: log, Metrics: m, Cfg: cfg, Now: time.Now,
 		HTTP:    &http.Client{Timeout: 90 * time.Second},
 		newLogs: newBroadcast(), workers: map[string]*worker{}, notifiers: map[string]*notifier{},
-		polls: map[string]*pollState{}}
+		polls: map[string]*pollState{}, acks: map[string]ackState{}}
 	if err := a.RegisterBuiltin(doctypesFS, "doctypes"); err != nil {
 		return nil, err
 	}
