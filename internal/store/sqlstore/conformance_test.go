@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -966,5 +967,119 @@ func TestStore_InsertRows(t *testing.T) {
 			}
 			return nil
 		})
+	})
+}
+
+// TestStore_StreamSeqWithLog hands out numbers as the producer does, each
+// followed by its log row in the same transaction (on SQLite the numbers
+// are read from the newest log): they increase with commits, creation
+// increases with them, and deleting the newest logs, or all of them, never
+// lets a number be handed out twice.
+func TestStore_StreamSeqWithLog(t *testing.T) {
+	t.Parallel()
+	eul := mustMeta(t, `{"name": "Event Update Log", "fields": [
+		{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"},
+		{"fieldname": "docname", "fieldtype": "Data"}, {"fieldname": "seq", "fieldtype": "Int"}]}`)
+	sitetest.ForEachStore(t, func(t *testing.T, opts sitetest.Options) {
+		t.Parallel()
+		ctx := context.Background()
+		db := sitetest.OpenStore(t, opts.Store)
+		update(t, db, func(tx store.Tx) error { return tx.SyncTable(ctx, nil, eul) })
+		var last int64
+		var lastCreation time.Time
+		var logged atomic.Int64
+		write := func(now time.Time) (int64, time.Time, error) {
+			var seq int64
+			var creation time.Time
+			err := tryUpdate(db, func(tx store.Tx) error {
+				var err error
+				if seq, creation, err = tx.NextStreamSeq(ctx, now); err != nil {
+					return err
+				}
+				ts := doc.FormatDatetime(creation)
+				return tx.InsertRow(ctx, eul, doc.Doc{"name": fmt.Sprintf("log-%04d", logged.Add(1)), "creation": ts, "modified": ts,
+					"ref_doctype": "Note", "docname": "n", "seq": seq})
+			})
+			return seq, creation, err
+		}
+		check := func(what string, seq int64, creation time.Time) {
+			t.Helper()
+			if seq <= last || !creation.After(lastCreation) {
+				t.Errorf("%s: seq %d at %v after seq %d at %v", what, seq, creation, last, lastCreation)
+			}
+			last, lastCreation = seq, creation
+		}
+		fixed := time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC)
+		for i, now := range []time.Time{fixed, fixed, fixed.Add(-time.Hour), fixed.Add(time.Second)} {
+			seq, creation, err := write(now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(fmt.Sprintf("write %d", i), seq, creation)
+		}
+		deleteNewest := func(n int) {
+			t.Helper()
+			update(t, db, func(tx store.Tx) error {
+				rows, err := tx.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"name"},
+					OrderBy: []filter.Order{{Field: "creation", Desc: true}}, Limit: n})
+				if err != nil {
+					return err
+				}
+				for _, r := range rows {
+					if err := tx.DeleteRow(ctx, eul, r.Name()); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		deleteNewest(2)
+		view(t, db, func(tx store.Tx) error {
+			if h, err := tx.StreamHead(ctx); err != nil || h != last {
+				t.Errorf("head after deleting the newest logs: %d %v, want %d", h, err, last)
+			}
+			return nil
+		})
+		seq, creation, err := write(fixed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("after deleting the newest logs", seq, creation)
+		deleteNewest(1000)
+		seq, creation, err = write(fixed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("after deleting every log", seq, creation)
+
+		// Concurrent writers.
+		type got struct {
+			seq      int64
+			creation time.Time
+		}
+		var mu sync.Mutex
+		all := []got{{last, lastCreation}}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for range 10 {
+					seq, creation, err := write(time.Now())
+					if err != nil {
+						t.Errorf("write: %v", err)
+						return
+					}
+					mu.Lock()
+					all = append(all, got{seq, creation})
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		slices.SortFunc(all, func(a, b got) int { return int(a.seq - b.seq) })
+		for i := 1; i < len(all); i++ {
+			if all[i].seq == all[i-1].seq || !all[i].creation.After(all[i-1].creation) {
+				t.Fatalf("seq %d at %v follows seq %d at %v", all[i].seq, all[i].creation, all[i-1].seq, all[i-1].creation)
+			}
+		}
 	})
 }

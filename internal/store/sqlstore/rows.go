@@ -139,6 +139,11 @@ func (t *Tx) UpdateRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error
 
 // DeleteRow deletes one row by name.
 func (t *Tx) DeleteRow(ctx context.Context, dt *meta.DocType, name string) error {
+	if t.d.name == "sqlite" && dt.Table() == updateLogTable {
+		if err := t.raiseClockFloor(ctx); err != nil {
+			return err
+		}
+	}
 	_, err := t.exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE name = ?", quote(dt.Table())), name)
 	return err
 }

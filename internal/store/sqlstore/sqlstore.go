@@ -159,6 +159,9 @@ type Tx struct {
 	tx     *sql.Tx
 	d      dialect
 	now    time.Time
+	// clockFloored: the stream clock row was raised to the newest log in
+	// this transaction (SQLite, before deleting logs).
+	clockFloored bool
 }
 
 // Now is the transaction's timestamp, fixed at Begin.

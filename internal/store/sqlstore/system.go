@@ -27,7 +27,8 @@ func (t *Tx) RevertSeries(ctx context.Context, key string, n int64) error {
 }
 
 // NextStreamSeq takes the next update log sequence number and a creation time
-// strictly later than the previous one, in one statement. The UPDATE locks
+// strictly later than the previous one, in one statement (SQLite reads them
+// from the newest log instead: streamclock.go). The UPDATE locks
 // the single clock row until this transaction ends: a transaction that takes
 // a number commits before the next one can take its own, so numbers become
 // visible in order and a reader's `seq > cursor` never skips a late commit.
@@ -37,6 +38,19 @@ func (t *Tx) NextStreamSeq(ctx context.Context, now time.Time) (int64, time.Time
 	now = now.Truncate(time.Microsecond)
 	want := wallMicros(now)
 	var seq, at int64
+	if t.d.name == "sqlite" { // see streamclock.go
+		last, us, ok, err := t.sqliteClock(ctx)
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		if ok {
+			seq, at = last+1, max(us+1, want)
+			if at == want {
+				return seq, now, nil
+			}
+			return seq, fromWallMicros(at, now.Location()), nil
+		}
+	}
 	err := t.queryRow(ctx, `UPDATE "__StreamClock" SET seq = seq + 1, creation_us = `+t.d.greatest+`(creation_us + 1, ?)
 		WHERE id = 1 RETURNING seq, creation_us`, want).Scan(&seq, &at)
 	if err != nil {
@@ -65,6 +79,11 @@ func fromWallMicros(us int64, loc *time.Location) time.Time {
 
 // StreamHead is the last sequence number handed out.
 func (t *Tx) StreamHead(ctx context.Context) (int64, error) {
+	if t.d.name == "sqlite" {
+		if seq, _, ok, err := t.sqliteClock(ctx); err != nil || ok {
+			return seq, err
+		}
+	}
 	var seq int64
 	err := t.queryRow(ctx, `SELECT seq FROM "__StreamClock" WHERE id = 1`).Scan(&seq)
 	return seq, err
