@@ -2,7 +2,6 @@ package stream
 
 import (
 	"context"
-	"encoding/json"
 
 	"docstream/internal/app"
 	"docstream/internal/doc"
@@ -223,4 +222,3 @@ func (s *Streamer) insertDependencies(ctx context.Context, t *app.Tx, p *produce
 	return nil
 }
 
-var _ = json.Marshal

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -463,4 +462,3 @@ func (s *Streamer) apiNotifyConsumers(c *api.Call) (any, error) {
 	return nil, nil
 }
 
-var _ = fmt.Sprint
