@@ -221,4 +221,3 @@ func (s *Streamer) insertDependencies(ctx context.Context, t *app.Tx, p *produce
 	}
 	return nil
 }
-

@@ -461,4 +461,3 @@ func (s *Streamer) apiNotifyConsumers(c *api.Call) (any, error) {
 	s.kickNotifiers(c.Args.Str("doctype"))
 	return nil, nil
 }
-
