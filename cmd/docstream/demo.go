@@ -430,18 +430,21 @@ func readStatus(ctx context.Context, p, c *site.Site) (demoStatus, error) {
 	// producer's log, so the line shows lag growing while a page applies.
 	st.lagSec = metricValue(c.Metrics, "docstream_producer_lag_seconds", p.URL)
 	if st.head > st.cursor {
-		// Per DocType: the log's index is (ref_doctype, seq); seq alone is not.
-		for _, d := range demoDocTypes {
-			oldest, err := p.App.List(ctx, app.Admin(), app.ListArgs{DocType: "Event Update Log", Fields: []string{"creation"},
-				Filters: map[string]any{"ref_doctype": d.name, "seq": []any{">", st.cursor}}, OrderBy: "seq asc", Limit: 1})
-			if err != nil {
-				return st, err
-			}
-			if len(oldest) == 1 {
-				if t, err := time.ParseInLocation("2006-01-02 15:04:05.999999", oldest[0].Str("creation"), time.Local); err == nil {
-					st.lagSec = max(st.lagSec, time.Since(t).Seconds())
-				}
-			}
+		names := make([]string, len(demoDocTypes))
+		for i, d := range demoDocTypes {
+			names[i] = d.name
+		}
+		var oldest string
+		err := p.App.View(ctx, func(t *app.Tx) error {
+			var err error
+			oldest, err = stream.OldestLogAfter(ctx, t, names, st.cursor)
+			return err
+		})
+		if err != nil {
+			return st, err
+		}
+		if t, err := time.ParseInLocation(doc.DatetimeLayout, oldest, time.Local); err == nil {
+			st.lagSec = max(st.lagSec, time.Since(t).Seconds())
 		}
 	} else {
 		st.lagSec = 0

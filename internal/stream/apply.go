@@ -17,15 +17,17 @@ import (
 
 // applyPage applies a page of logs in ONE transaction with the cursor, so a
 // crash anywhere loses nothing and applies nothing twice (W3, W12).
-func (s *Streamer) applyPage(ctx context.Context, p *producerCfg, logs []remoteLog, head int64) error {
-	out, err := s.applyBatch(ctx, p, logs, true, func(t *app.Tx, out *pageOutcome) error {
-		return s.moveCursor(ctx, t, p.name, out.lastUpdate, out.lastSeq, head, logs[len(logs)-1].Creation)
+func (s *Streamer) applyPage(ctx context.Context, p *producerCfg, pg page) error {
+	end := pg.end(p)
+	last := &pg.logs[len(pg.logs)-1]
+	err := s.applyBatch(ctx, p, pg.logs, true, func(t *app.Tx) error {
+		return s.moveCursor(ctx, t, p.name, end.lastUpdate, end.lastSeq, pg.head, last.Creation)
 	})
 	if err != nil {
 		return err
 	}
-	p.lastUpdate, p.lastSeq = out.lastUpdate, out.lastSeq
-	s.recordLag(p, head, &logs[len(logs)-1])
+	p.lastUpdate, p.lastSeq = end.lastUpdate, end.lastSeq
+	s.recordLag(p, pg.head, last)
 	return nil
 }
 
@@ -38,12 +40,12 @@ func (s *Streamer) applyPage(ctx context.Context, p *producerCfg, logs []remoteL
 // around each event: the failing event is rolled back alone and recorded as
 // Failed (to be retried), while the others commit with finish. Savepoints
 // cost three statements per event, and a backlog rarely fails.
-func (s *Streamer) applyBatch(ctx context.Context, p *producerCfg, logs []remoteLog, queue bool, finish func(*app.Tx, *pageOutcome) error) (pageOutcome, error) {
+func (s *Streamer) applyBatch(ctx context.Context, p *producerCfg, logs []remoteLog, queue bool, finish func(*app.Tx) error) error {
 	var out pageOutcome
 	decodeLogs(logs)
 	deps, err := s.fetchDependencies(ctx, p, logs)
 	if err != nil {
-		return out, err
+		return err
 	}
 	b := batch{logs: logs, deps: deps, queue: queue, finish: finish}
 	err = s.App.Update(ctx, func(t *app.Tx) error { return s.applyLogs(ctx, t, p, b, &out) })
@@ -52,11 +54,11 @@ func (s *Streamer) applyBatch(ctx context.Context, p *producerCfg, logs []remote
 		err = s.App.Update(ctx, func(t *app.Tx) error { return s.applyLogs(ctx, t, p, b, &out) })
 	}
 	if err != nil {
-		return out, err
+		return err
 	}
 	s.Metrics.EventsApplied.WithLabelValues(p.name).Add(float64(out.applied))
 	s.Metrics.EventsFailed.WithLabelValues(p.name).Add(float64(out.failed))
-	return out, nil
+	return nil
 }
 
 // batch is what applyLogs applies.
@@ -65,23 +67,19 @@ type batch struct {
 	deps    []dependency
 	queue   bool // queue events behind a document's failed one
 	guarded bool // a savepoint per event (after an unguarded attempt failed)
-	finish  func(*app.Tx, *pageOutcome) error
+	finish  func(*app.Tx) error
 }
 
 // errEventFailed ends an unguarded attempt at a page: one event failed.
 var errEventFailed = errors.New("an event of the page failed")
 
-type pageOutcome struct {
-	applied, failed int
-	lastUpdate      string
-	lastSeq         int64
-}
+type pageOutcome struct{ applied, failed int }
 
 // applyLogs applies a batch inside t. Unguarded, it stops at the first
 // failing event with errEventFailed; guarded, it isolates each event in a
 // savepoint and records failures.
 func (s *Streamer) applyLogs(ctx context.Context, t *app.Tx, p *producerCfg, b batch, out *pageOutcome) error {
-	*out = pageOutcome{lastUpdate: p.lastUpdate, lastSeq: p.lastSeq}
+	*out = pageOutcome{}
 	logs, guarded := b.logs, b.guarded
 	u, err := t.LoadUser(ctx, p.user)
 	if err != nil {
@@ -139,20 +137,11 @@ func (s *Streamer) applyLogs(ctx context.Context, t *app.Tx, p *producerCfg, b b
 				out.applied++
 			}
 		}
-		if l.Creation > out.lastUpdate {
-			out.lastUpdate = l.Creation
-		}
-		if l.Seq != nil && *l.Seq > out.lastSeq {
-			out.lastSeq = *l.Seq
-		}
 	}
 	if err := s.insertSyncLogs(ctx, t, synced); err != nil {
 		return err
 	}
-	if p.native && p.scanned > out.lastSeq {
-		out.lastSeq = p.scanned // the page covers everything the producer examined
-	}
-	return b.finish(t, out)
+	return b.finish(t)
 }
 
 type syncEvent struct {
@@ -272,10 +261,7 @@ func (s *Streamer) applyLog(ctx context.Context, t *app.Tx, u perm.User, ev sync
 		localName = local.Name()
 	}
 	opts := app.Opts{Origin: ev.producer, KeepChildNames: true}
-	data, err := l.dataString()
-	if err != nil {
-		return localName, err
-	}
+	data := l.dataString()
 	switch l.UpdateType {
 	case "Create":
 		d, err := l.createDoc()
@@ -427,7 +413,7 @@ func (s *Streamer) writeSyncLog(ctx context.Context, t *app.Tx, ev syncEvent, st
 
 // syncLogRow is a new Event Sync Log row for an event (without its name).
 func (s *Streamer) syncLogRow(t *app.Tx, ev syncEvent, status, localName, errText string) doc.Doc {
-	data, _ := ev.log.dataString()
+	data := ev.log.dataString()
 	now := t.Now()
 	ts := doc.FormatDatetime(now)
 	row := doc.Doc{"update_type": ev.log.UpdateType, "ref_doctype": ev.row.Str("ref_doctype"), "status": status,

@@ -156,7 +156,7 @@ func (s *Streamer) backfillStep(ctx context.Context, p *producerCfg) (bool, erro
 	}
 	// A backfilled Create brings a document's current state, so it is not
 	// queued behind a failed live event of that document.
-	_, err = s.applyBatch(ctx, p, logs, false, func(t *app.Tx, _ *pageOutcome) error {
+	err = s.applyBatch(ctx, p, logs, false, func(t *app.Tx) error {
 		return s.updateRow(ctx, t, p.name, row, func(r doc.Doc) { backfillProgress(r, &page, len(logs)) })
 	})
 	return true, err

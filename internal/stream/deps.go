@@ -125,7 +125,7 @@ func missingLocally(ctx context.Context, t *app.Tx, k depKey) (bool, error) {
 
 // linkTargetsOfLog lists what a Create's document or an Update's diff links to.
 func linkTargetsOfLog(t *app.Tx, dt *meta.DocType, l *remoteLog) ([]depKey, error) {
-	data, _ := l.dataString()
+	data := l.dataString()
 	if data == "" {
 		return nil, nil
 	}

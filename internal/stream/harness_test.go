@@ -66,17 +66,7 @@ func forEachStore(t *testing.T, body func(t *testing.T, start starter)) {
 func startSiteDB(t testing.TB, dir, addr, dsn string, cfg stream.Config) *testSite {
 	t.Helper()
 	ctx := context.Background()
-	s, err := site.Open(ctx, site.Config{Addr: addr, DataDir: dir, DB: dsn, AdminPassword: "admin",
-		Log: testLog(t), Stream: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(cctx)
-	})
+	s := openSite(t, site.Config{Addr: addr, DataDir: dir, DB: dsn, Stream: cfg})
 	ts := &testSite{Site: s}
 	if u := find(s, "User", subscriber); u != nil {
 		ts.key = u.Str("api_key")
@@ -84,13 +74,31 @@ func startSiteDB(t testing.TB, dir, addr, dsn string, cfg stream.Config) *testSi
 	}
 	mustInsert(t, s, "User", doc.Doc{"email": subscriber, "first_name": "Sync", "new_password": "sync-pass",
 		"roles": []doc.Doc{{"role": "System Manager"}}})
-	ts.secret, err = s.App.GenerateKeys(ctx, app.Admin(), subscriber)
-	if err != nil {
+	var err error
+	if ts.secret, err = s.App.GenerateKeys(ctx, app.Admin(), subscriber); err != nil {
 		t.Fatal(err)
 	}
 	u := mustGet(t, s, "User", subscriber)
 	ts.key = u.Str("api_key")
 	return ts
+}
+
+// openSite opens and starts a site (admin password "admin", the test's log),
+// closed when the test ends.
+func openSite(t testing.TB, cfg site.Config) *site.Site {
+	t.Helper()
+	cfg.AdminPassword, cfg.Log = "admin", testLog(t)
+	s, err := site.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Close(ctx)
+	})
+	return s
 }
 
 func mustInsert(t testing.TB, s *site.Site, doctype string, d doc.Doc) doc.Doc {

@@ -1,7 +1,6 @@
 package stream_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,17 +32,7 @@ func TestOneConsumerProcessPulls(t *testing.T) {
 	noteDocTypes(t, c.Site)
 
 	// The second process: same database and URL, its own listener.
-	c2, err := site.Open(context.Background(), site.Config{Addr: "127.0.0.1:0", URL: c.URL, DataDir: dir, DB: dsn,
-		AdminPassword: "admin", Log: testLog(t), Stream: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c2.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c2.Close(ctx)
-	})
+	c2 := openSite(t, site.Config{Addr: "127.0.0.1:0", URL: c.URL, DataDir: dir, DB: dsn, Stream: cfg})
 	subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1), "backfill": int64(0)})
 
 	const n = 40

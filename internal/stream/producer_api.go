@@ -233,8 +233,10 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 		if s.App.Store.Dialect() == "postgres" {
 			d = min(d, 500*time.Millisecond)
 		}
-		if a := s.ackWait(p.consumer, p.afterSeq); p.native && a > 0 {
-			d = min(d, a) // look again then, and write the acknowledgement
+		// An acknowledgement this pull skipped is written once it is due,
+		// so a consumer at rest is not shown behind for a whole long-poll.
+		if pending, wait := s.ackPending(p.consumer, p.afterSeq); p.native && pending {
+			d = min(d, max(wait, time.Millisecond))
 		}
 		t := time.NewTimer(d)
 		select {
@@ -274,7 +276,8 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 	// written at most every ackEvery, and not again for the same cursor;
 	// otherwise the pull only reads. Retention then sees an acknowledgement
 	// a moment old, which only prunes later.
-	write := !p.native || (s.ackDue(p.consumer) && s.ackWait(p.consumer, p.afterSeq) > 0)
+	pending, wait := s.ackPending(p.consumer, p.afterSeq)
+	write := !p.native || (pending && wait <= 0)
 	run := s.App.View
 	if write {
 		run = s.App.Update
@@ -387,31 +390,20 @@ type ackState struct {
 	seq int64
 }
 
-// ackDue reports whether this process should write the consumer's
-// acknowledgement on this pull.
-func (s *Streamer) ackDue(consumer string) bool {
+// ackPending reports whether the acknowledgement of cursor seq is not yet
+// written by this process for consumer, and how long until it is due (at
+// most one write every ackEvery; due now when wait <= 0).
+func (s *Streamer) ackPending(consumer string, seq int64) (pending bool, wait time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.Now().Sub(s.acks[consumer].at) >= ackEvery
+	a := s.acks[consumer]
+	return a.seq != seq, a.at.Add(ackEvery).Sub(s.Now())
 }
 
 func (s *Streamer) acked(consumer string, seq int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.acks[consumer] = ackState{s.Now(), seq}
-}
-
-// ackWait is how long a long-poll may wait before it must write the
-// acknowledgement it skipped (0: none is pending), so that a consumer at
-// rest is not shown behind for a whole long-poll.
-func (s *Streamer) ackWait(consumer string, seq int64) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.acks[consumer]
-	if a.seq == seq {
-		return 0
-	}
-	return max(a.at.Add(ackEvery).Sub(s.Now()), time.Millisecond)
 }
 
 // ack records how far a consumer has applied, for lag figures and retention.

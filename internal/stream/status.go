@@ -188,9 +188,11 @@ func (s *Streamer) consumerStatuses(ctx context.Context, t *app.Tx) ([]PeerStatu
 			return nil, err
 		}
 		ps := PeerStatus{Name: d.Name(), State: StatePending}
-		var dts []any
+		var names []string
+		var dts []any // the same, for an IN filter
 		for _, row := range d.Rows("consumer_doctypes") {
 			if row.Str("status") == "Approved" && row.Int("unsubscribed") == 0 {
+				names = append(names, row.Str("ref_doctype"))
 				dts = append(dts, row.Str("ref_doctype"))
 			}
 		}
@@ -198,7 +200,7 @@ func (s *Streamer) consumerStatuses(ctx context.Context, t *app.Tx) ([]PeerStatu
 			ps.State = StateConnected
 			ps.LagEvents = max(head-d.Int("acked_seq"), 0)
 			if ps.LagEvents > 0 {
-				oldest, err := oldestLogAfter(ctx, t, eul, dts, d.Int("acked_seq"))
+				oldest, err := OldestLogAfter(ctx, t, names, d.Int("acked_seq"))
 				if err != nil {
 					return nil, err
 				}
@@ -230,10 +232,15 @@ func (s *Streamer) consumerStatuses(ctx context.Context, t *app.Tx) ([]PeerStatu
 	return out, nil
 }
 
-// oldestLogAfter returns the creation of the oldest log of doctypes after
-// seq ("" if none): one search of the (ref_doctype, seq) index per DocType
-// (seq alone is not indexed; an IN list would sort every log after seq).
-func oldestLogAfter(ctx context.Context, t *app.Tx, eul *meta.DocType, doctypes []any, seq int64) (string, error) {
+// OldestLogAfter returns the creation of the oldest update log of doctypes
+// after seq ("" if none): one search of the (ref_doctype, seq) index per
+// DocType (seq alone is not indexed; an IN list would sort every log after
+// seq).
+func OldestLogAfter(ctx context.Context, t *app.Tx, doctypes []string, seq int64) (string, error) {
+	eul, err := t.Meta("Event Update Log")
+	if err != nil {
+		return "", err
+	}
 	oldest := ""
 	for _, dt := range doctypes {
 		rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"creation"}, Limit: 1,

@@ -155,10 +155,6 @@ type producerCfg struct {
 	rows       map[string]doc.Doc // remote DocType → approved subscription row
 	lastUpdate string
 	lastSeq    int64
-	// scanned is how far the producer examined the log for the last pull
-	// (X-Docstream-Scanned-Seq): the cursor may move there even when every
-	// log up to it was withheld (conditions, echoes, other DocTypes).
-	scanned int64
 }
 
 func (s *Streamer) loadProducer(ctx context.Context, t *app.Tx, name string) (*producerCfg, error) {
@@ -267,15 +263,16 @@ func (s *Streamer) liveStep(ctx context.Context, p *producerCfg, retried int) (i
 	if err != nil {
 		return false, err
 	}
-	p.scanned = pg.scanned
 	if len(pg.logs) == 0 {
-		if p.scanned > p.lastSeq {
+		// The producer examined logs this consumer may not see (conditions,
+		// echoes, other DocTypes): the cursor moves past them.
+		if end := pg.end(p); end.lastSeq > p.lastSeq {
 			if err := s.App.Update(ctx, func(t *app.Tx) error {
-				return s.moveCursor(ctx, t, p.name, p.lastUpdate, p.scanned, pg.head, "")
+				return s.moveCursor(ctx, t, p.name, p.lastUpdate, end.lastSeq, pg.head, "")
 			}); err != nil {
 				return false, err
 			}
-			p.lastSeq = p.scanned
+			p.lastSeq = end.lastSeq
 			return false, nil
 		}
 		s.recordLag(p, pg.head, nil)
@@ -298,8 +295,7 @@ func (s *Streamer) liveStep(ctx context.Context, p *producerCfg, retried int) (i
 			}()
 			stop = func() { cancel(); <-next }
 		}
-		p.scanned = pg.scanned
-		if err := s.applyPage(ctx, p, pg.logs, pg.head); err != nil {
+		if err := s.applyPage(ctx, p, pg); err != nil {
 			stop()
 			return false, err
 		}
@@ -325,8 +321,7 @@ func (s *Streamer) livePage(ctx context.Context, p *producerCfg, wait bool) erro
 	if err != nil || len(pg.logs) == 0 {
 		return err
 	}
-	p.scanned = pg.scanned
-	return s.applyPage(ctx, p, pg.logs, pg.head)
+	return s.applyPage(ctx, p, pg)
 }
 
 // cursor is a position in a producer's log: the seq of the last log applied
@@ -351,7 +346,8 @@ type pageResult struct {
 	err  error
 }
 
-// end is the cursor once the page is applied; applyPage computes the same.
+// end is the cursor once the page is applied: past its last log, and past
+// every log the producer examined for it (X-Docstream-Scanned-Seq).
 func (pg *page) end(p *producerCfg) cursor {
 	c := pg.at
 	for _, l := range pg.logs {
@@ -409,11 +405,7 @@ func (l *remoteLog) createDoc() (doc.Doc, error) {
 	if l.decoded != nil {
 		return l.decoded, nil
 	}
-	data, err := l.dataString()
-	if err != nil {
-		return nil, err
-	}
-	d, err := doc.FromJSON([]byte(data))
+	d, err := doc.FromJSON([]byte(l.dataString()))
 	if err != nil {
 		return nil, err
 	}
@@ -422,9 +414,9 @@ func (l *remoteLog) createDoc() (doc.Doc, error) {
 }
 
 // dataString returns data as text: Frappe sends a JSON string (or null).
-func (l *remoteLog) dataString() (string, error) {
+func (l *remoteLog) dataString() string {
 	if l.text != nil {
-		return *l.text, nil
+		return *l.text
 	}
 	var s string
 	switch {
@@ -434,7 +426,7 @@ func (l *remoteLog) dataString() (string, error) {
 		s = string(l.Data) // tolerate a producer that sends the object itself
 	}
 	l.text = &s
-	return s, nil
+	return s
 }
 
 // pullAt asks the producer for the page after cursor c (C4 in reference

@@ -91,7 +91,7 @@ func (t *Tx) syncIndexes(ctx context.Context, old, new *meta.DocType) error {
 	// without a DocType (creation increases with seq: the stream clock hands
 	// out both), and name. Indexes of older versions are dropped: modified
 	// (the list sorts on creation), seq, and ref_doctype alone.
-	logByDocType := new.Name == "Event Update Log" && new.Field("ref_doctype") != nil && new.Field("seq") != nil
+	logByDocType := new.Name == updateLogDocType && new.Field("ref_doctype") != nil && new.Field("seq") != nil
 	if new.IsTable {
 		if err := idx(short+"__parent", `"parent", "parenttype", "parentfield"`, false); err != nil {
 			return err

@@ -22,8 +22,12 @@ import (
 // out again. PostgreSQL keeps updating the clock row: its row lock is what
 // orders concurrent writers' numbers by commit there.
 
-// updateLogTable is the Event Update Log's table.
-const updateLogTable = "tabEvent Update Log"
+// updateLogDocType is the Event Update Log: its table gets indexes of its
+// own (schema.go) and, on SQLite, serves as the stream clock.
+const (
+	updateLogDocType = "Event Update Log"
+	updateLogTable   = "tab" + updateLogDocType
+)
 
 // sqliteClock reads the last seq and creation (wall-clock µs) handed out: the
 // larger of the clock row and the newest log. ok is false while the log
@@ -31,10 +35,9 @@ const updateLogTable = "tabEvent Update Log"
 func (t *Tx) sqliteClock(ctx context.Context) (seq, us int64, ok bool, err error) {
 	var lseq sql.NullInt64
 	var lcreation sql.NullString
-	err = t.queryRow(ctx, `SELECT c.seq, c.creation_us,
-		(SELECT seq FROM "`+updateLogTable+`" ORDER BY creation DESC LIMIT 1),
-		(SELECT creation FROM "`+updateLogTable+`" ORDER BY creation DESC LIMIT 1)
-		FROM "__StreamClock" c WHERE c.id = 1`).Scan(&seq, &us, &lseq, &lcreation)
+	err = t.queryRow(ctx, `SELECT c.seq, c.creation_us, l.seq, l.creation FROM "__StreamClock" c
+		LEFT JOIN (SELECT seq, creation FROM "`+updateLogTable+`" ORDER BY creation DESC LIMIT 1) l ON 1
+		WHERE c.id = 1`).Scan(&seq, &us, &lseq, &lcreation)
 	if err != nil {
 		if strings.Contains(err.Error(), "no such table") {
 			return 0, 0, false, nil
