@@ -359,3 +359,33 @@ func TestNoNotificationsWhileLongPolling(t *testing.T) {
 		t.Errorf("%v notifications sent to a long-polling consumer for %d changes", sent, n)
 	}
 }
+
+// A page that creates a document and then changes it: the change finds the
+// document the same page created (the page's probe for documents not here
+// yet must not outlive the event that creates one).
+func TestCreateThenUpdateInOnePage(t *testing.T) {
+	forEachStore(t, func(t *testing.T, start starter) {
+		p, c := start(t, fastStream()), start(t, fastStream())
+		noteDocTypes(t, p.Site)
+		noteDocTypes(t, c.Site)
+		subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1), "backfill": int64(0)})
+		ctx := context.Background()
+		err := p.Site.App.Update(ctx, func(tx *app.Tx) error {
+			if _, err := tx.Insert(ctx, app.Admin(), "Note", doc.Doc{"title": "twice"}, app.Opts{}); err != nil {
+				return err
+			}
+			_, err := tx.Save(ctx, app.Admin(), "Note", "twice", doc.Doc{"body": "changed in the same page"}, app.Opts{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the change", 10*time.Second, func() bool {
+			d := find(c.Site, "Note", "twice")
+			return d != nil && d.Str("body") == "changed in the same page"
+		})
+		if n := testutil.ToFloat64(c.Metrics.EventsFailed.WithLabelValues(p.URL)); n != 0 {
+			t.Errorf("%v events failed on the way (the change did not find the document)", n)
+		}
+	})
+}
