@@ -281,3 +281,29 @@ func ValidateName(doctype, name string) (string, error) {
 	}
 	return name, nil
 }
+
+// An Event Update Log is named after its seq: "EUL-" and the seq in at least
+// ten digits. The store keeps the log clustered by seq with no index on name
+// (each index cost every logged change a b-tree insert and a WAL page), and
+// finds a log by such a name through its seq. Hash names (Frappe's, and this
+// project's before) never contain '-', so the two cannot be confused.
+const updateLogPrefix = "EUL-"
+
+// UpdateLogName is the name of the update log numbered seq.
+func UpdateLogName(seq int64) string {
+	return fmt.Sprintf("%s%010d", updateLogPrefix, seq)
+}
+
+// UpdateLogSeq is the seq an update log name stands for; ok is false for a
+// name UpdateLogName does not return (a hash name, a non-canonical number).
+func UpdateLogSeq(name string) (seq int64, ok bool) {
+	digits, found := strings.CutPrefix(name, updateLogPrefix)
+	if !found || len(digits) < 10 || digits[0] == '+' || digits[0] == '-' {
+		return 0, false
+	}
+	seq, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || seq <= 0 || UpdateLogName(seq) != name {
+		return 0, false
+	}
+	return seq, true
+}

@@ -2,6 +2,7 @@ package doc
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"regexp"
 	"strings"
@@ -196,6 +197,36 @@ func FuzzParseSeries(f *testing.F) {
 			if s.Digits > 0 && !strings.HasPrefix(s.Render(1), s.Key) {
 				t.Fatalf("Render(1) = %q does not start with key %q", s.Render(1), s.Key)
 			}
+		}
+	})
+}
+
+func TestUpdateLogName(t *testing.T) {
+	for _, seq := range []int64{1, 42, 9_999_999_999, 10_000_000_000, math.MaxInt64} {
+		name := UpdateLogName(seq)
+		if got, ok := UpdateLogSeq(name); !ok || got != seq {
+			t.Errorf("UpdateLogSeq(%q) = %d, %v, want %d", name, got, ok, seq)
+		}
+	}
+	if got := UpdateLogName(42); got != "EUL-0000000042" {
+		t.Errorf("UpdateLogName(42) = %q", got)
+	}
+	// Anything UpdateLogName does not return stands for no seq: the store
+	// would otherwise look a row up by a seq it does not have.
+	for _, name := range []string{"", "EUL-", "EUL-42", "EUL-00000000042", "EUL-0000000000", "EUL-+000000042",
+		"EUL--000000042", "EUL-000000004a", "eul-0000000042", "0000000042", "a1b2c3d4e5", "EUL-99999999999999999999"} {
+		if seq, ok := UpdateLogSeq(name); ok {
+			t.Errorf("UpdateLogSeq(%q) = %d, want none", name, seq)
+		}
+	}
+}
+
+func FuzzUpdateLogSeq(f *testing.F) {
+	f.Add("EUL-0000000042")
+	f.Add("a1b2c3d4e5")
+	f.Fuzz(func(t *testing.T, name string) {
+		if seq, ok := UpdateLogSeq(name); ok && UpdateLogName(seq) != name {
+			t.Fatalf("UpdateLogSeq(%q) = %d, whose name is %q", name, seq, UpdateLogName(seq))
 		}
 	})
 }

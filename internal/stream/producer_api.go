@@ -107,16 +107,14 @@ func prefixOf(r *http.Request) string {
 }
 
 // head returns the newest seq and the creation of the newest log ("now" when
-// there is none), which a new consumer starts after. Reads of the log without
-// a DocType go by creation, which increases with seq (the stream clock hands
-// out both) and is indexed; seq alone is not.
+// there is none), which a new consumer starts after.
 func (s *Streamer) head(ctx context.Context, t *app.Tx) (int64, string, error) {
 	seq, err := t.StreamHead(ctx)
 	if err != nil {
 		return 0, "", err
 	}
 	eul, _ := t.Meta("Event Update Log")
-	rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"creation"}, OrderBy: []filter.Order{{Field: "creation", Desc: true}}, Limit: 1})
+	rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"creation"}, OrderBy: []filter.Order{{Field: "seq", Desc: true}}, Limit: 1})
 	if err != nil {
 		return 0, "", err
 	}
@@ -250,18 +248,6 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 	}
 }
 
-// firstSeqAfter is the seq of the first log created after creation (by the
-// creation index); ok is false when there is none.
-func firstSeqAfter(ctx context.Context, t *app.Tx, eul *meta.DocType, creation string) (int64, bool, error) {
-	rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"seq"},
-		Where:   []filter.Cond{{Field: "creation", Op: ">", Value: creation, Kind: meta.KindDatetime}},
-		OrderBy: []filter.Order{{Field: "creation"}}, Limit: 1})
-	if err != nil || len(rows) == 0 {
-		return 0, false, err
-	}
-	return rows[0].Int("seq"), true, nil
-}
-
 // serveLogs reads one page for a consumer and records its acknowledgement
 // (the cursor it sent: it has applied everything up to there). scanned is the
 // seq up to which every log was examined for this consumer: the head when the
@@ -335,10 +321,8 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 				q.Where = append(q.Where, filter.Cond{Field: "seq", Op: ">", Value: p.afterSeq, Kind: meta.KindInt})
 			} else {
 				// creation increases with seq, so "creation > cursor" is
-				// "seq >= the first such log's": with that bound the page is a
-				// range of the (ref_doctype, seq) index instead of a read of
-				// every retained log of the DocType before the cursor.
-				from, ok, err := firstSeqAfter(ctx, t, eul, lastUpdate)
+				// "seq >= the first such log's": the page is a range of seq.
+				from, ok, err := firstLogAfter(ctx, t, lastUpdate, false)
 				if err != nil || !ok {
 					return err
 				}
@@ -412,15 +396,14 @@ func (s *Streamer) ack(ctx context.Context, t *app.Tx, consumer doc.Doc, p pullA
 	if p.native {
 		acked = p.afterSeq
 	} else if p.lastUpdate != "" {
-		eul, _ := t.Meta("Event Update Log")
-		rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"seq"},
-			Where:   []filter.Cond{{Field: "creation", Op: "<=", Value: p.lastUpdate, Kind: meta.KindDatetime}},
-			OrderBy: []filter.Order{{Field: "creation", Desc: true}}, Limit: 1}) // the newest log up to there
+		// Every log before the first one after its cursor.
+		next, ok, err := firstLogAfter(ctx, t, p.lastUpdate, false)
 		if err != nil {
 			return err
 		}
-		if len(rows) > 0 {
-			acked = rows[0].Int("seq")
+		acked = head
+		if ok {
+			acked = next - 1
 		}
 	}
 	s.Metrics.ConsumerLagEvents.WithLabelValues(consumer.Name()).Set(float64(max(head-acked, 0)))

@@ -120,12 +120,9 @@ func (s *Streamer) writeLog(ctx context.Context, t *app.Tx, typ, doctype, docnam
 	if err != nil {
 		return err
 	}
-	name, err := doc.HashName(s.App.Rand)
-	if err != nil {
-		return err
-	}
 	ts := doc.FormatDatetime(creation)
-	row := doc.Doc{"name": name, "owner": "Administrator", "modified_by": "Administrator", "creation": ts, "modified": ts,
+	// Named after its seq: the store finds a log by name through its seq.
+	row := doc.Doc{"name": doc.UpdateLogName(seq), "owner": "Administrator", "modified_by": "Administrator", "creation": ts, "modified": ts,
 		"docstatus": int64(0), "idx": int64(0), "update_type": typ, "ref_doctype": doctype, "docname": docname,
 		"data": data, "seq": seq, "origin": nilIfEmpty(origin)}
 	if err := t.InsertRow(ctx, eul, row); err != nil {

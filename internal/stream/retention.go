@@ -50,21 +50,21 @@ func (s *Streamer) Prune(ctx context.Context) (int, error) {
 			}
 		}
 		eul, _ := t.Meta("Event Update Log")
-		cutoff := doc.FormatDatetime(t.Now().Add(-s.Cfg.Retention))
-		// The oldest logs, in creation order, which is seq order (the stream
-		// clock hands out both; seq alone is not indexed): the first one
-		// past minAck ends the batch, and every later one is past it too.
-		rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"name", "seq"}, Limit: 10000,
-			OrderBy: []filter.Order{{Field: "creation"}},
-			Where:   []filter.Cond{{Field: "creation", Op: "<", Value: cutoff, Kind: meta.KindDatetime}}})
+		// The oldest logs up to the first one too young or not yet
+		// acknowledged by everyone, in seq order.
+		bound := minAck
+		young, ok, err := firstLogAfter(ctx, t, doc.FormatDatetime(t.Now().Add(-s.Cfg.Retention)), true)
 		if err != nil {
 			return err
 		}
-		for i, r := range rows {
-			if r.Int("seq") > minAck {
-				rows = rows[:i]
-				break
-			}
+		if ok {
+			bound = min(bound, young-1)
+		}
+		rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"name", "seq"}, Limit: 10000,
+			OrderBy: []filter.Order{{Field: "seq"}},
+			Where:   []filter.Cond{{Field: "seq", Op: "<=", Value: bound, Kind: meta.KindInt}}})
+		if err != nil {
+			return err
 		}
 		if len(rows) == 0 {
 			return nil

@@ -208,11 +208,16 @@ func (s *Streamer) consumerStatuses(ctx context.Context, t *app.Tx) ([]PeerStatu
 					ps.LagSeconds = max(s.Now().Sub(ts).Seconds(), 0)
 				}
 			}
-			logs, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"creation"}, Limit: 20000,
-				Where: []filter.Cond{{Field: "ref_doctype", Op: "in", Value: dts, Kind: meta.KindText},
-					{Field: "creation", Op: ">", Value: doc.FormatDatetime(since), Kind: meta.KindDatetime}}})
-			if err != nil {
+			var logs []doc.Doc
+			if from, ok, err := firstLogAfter(ctx, t, doc.FormatDatetime(since), false); err != nil {
 				return nil, err
+			} else if ok {
+				logs, err = t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"creation"}, Limit: 20000,
+					Where: []filter.Cond{{Field: "ref_doctype", Op: "in", Value: dts, Kind: meta.KindText},
+						{Field: "seq", Op: ">=", Value: from, Kind: meta.KindInt}}})
+				if err != nil {
+					return nil, err
+				}
 			}
 			events := make([]float64, 60)
 			for _, l := range logs {
@@ -233,28 +238,24 @@ func (s *Streamer) consumerStatuses(ctx context.Context, t *app.Tx) ([]PeerStatu
 }
 
 // OldestLogAfter returns the creation of the oldest update log of doctypes
-// after seq ("" if none): one search of the (ref_doctype, seq) index per
-// DocType (seq alone is not indexed; an IN list would sort every log after
-// seq).
+// after seq ("" if none).
 func OldestLogAfter(ctx context.Context, t *app.Tx, doctypes []string, seq int64) (string, error) {
 	eul, err := t.Meta("Event Update Log")
 	if err != nil {
 		return "", err
 	}
-	oldest := ""
-	for _, dt := range doctypes {
-		rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"creation"}, Limit: 1,
-			OrderBy: []filter.Order{{Field: "seq"}},
-			Where: []filter.Cond{{Field: "ref_doctype", Op: "=", Value: dt, Kind: meta.KindText},
-				{Field: "seq", Op: ">", Value: seq, Kind: meta.KindInt}}})
-		if err != nil {
-			return "", err
-		}
-		if len(rows) > 0 && (oldest == "" || rows[0].Str("creation") < oldest) {
-			oldest = rows[0].Str("creation")
-		}
+	dts := make([]any, len(doctypes))
+	for i, d := range doctypes {
+		dts[i] = d
 	}
-	return oldest, nil
+	rows, err := t.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"creation"}, Limit: 1,
+		OrderBy: []filter.Order{{Field: "seq"}},
+		Where: []filter.Cond{{Field: "ref_doctype", Op: "in", Value: dts, Kind: meta.KindText},
+			{Field: "seq", Op: ">", Value: seq, Kind: meta.KindInt}}})
+	if err != nil || len(rows) == 0 {
+		return "", err
+	}
+	return rows[0].Str("creation"), nil
 }
 
 func series(now time.Time, v []float64) []Point {

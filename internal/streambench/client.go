@@ -370,11 +370,10 @@ func (c *Client) ListQuery(ctx context.Context, doctype string, q url.Values) ([
 	return env.Data, err
 }
 
-// HeadSeq is the newest update log seq on a producer (0 when none): that of
-// the newest creation, which is indexed (seq alone is not).
+// HeadSeq is the newest update log seq on a producer (0 when none).
 func HeadSeq(ctx context.Context, producer *Client) (int64, error) {
 	rows, err := producer.ListQuery(ctx, "Event Update Log", url.Values{"fields": {`["seq"]`},
-		"order_by": {"creation desc"}, "limit_page_length": {"1"}})
+		"order_by": {"seq desc"}, "limit_page_length": {"1"}})
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}

@@ -184,11 +184,12 @@ func TestEventSyncLogAndResync(t *testing.T) {
 
 func TestEventUpdateLogDiff(t *testing.T) {
 	e := newEnv(t, nil, false)
-	upd := e.insert("Event Update Log", doc.Doc{"update_type": "Update", "ref_doctype": "User", "docname": "Administrator",
+	// Logs numbered by hand (the producer takes seq from the stream clock).
+	upd := e.insert("Event Update Log", doc.Doc{"seq": int64(1), "update_type": "Update", "ref_doctype": "User", "docname": "Administrator",
 		"data": `{"changed": {"first_name": "Ada", "enabled": 0}, "added": {"roles": [{"name": "r9", "role": "Clerk"}]},` +
 			` "removed": {"roles": ["r1", "r2"]}, "row_changed": {"roles": [{"name": "r3", "role": "Auditor"}]}}`})
-	cre := e.insert("Event Update Log", doc.Doc{"update_type": "Create", "ref_doctype": "Role", "docname": "Clerk", "data": `{"role_name":"Clerk","doctype":"Role"}`})
-	del := e.insert("Event Update Log", doc.Doc{"update_type": "Delete", "ref_doctype": "Role", "docname": "Gone"})
+	cre := e.insert("Event Update Log", doc.Doc{"seq": int64(2), "update_type": "Create", "ref_doctype": "Role", "docname": "Clerk", "data": `{"role_name":"Clerk","doctype":"Role"}`})
+	del := e.insert("Event Update Log", doc.Doc{"seq": int64(3), "update_type": "Delete", "ref_doctype": "Role", "docname": "Gone"})
 	c := e.admin()
 	r := c.get("/app/event-update-log")
 	wantCode(t, r, http.StatusOK, "update log list")

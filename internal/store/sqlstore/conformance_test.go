@@ -707,7 +707,7 @@ func TestStore_StreamLogIndexes(t *testing.T) {
 				`CREATE INDEX "tabevent_update_log__modified" ON "tabEvent Update Log" ("modified")`,
 				`CREATE INDEX "tabevent_update_log_i_ref_doctype" ON "tabEvent Update Log" ("ref_doctype")`,
 				`CREATE INDEX "tabevent_update_log_i_seq" ON "tabEvent Update Log" ("seq")`},
-			[]string{"tabevent_update_log__creation", "tabevent_update_log_i_ref_doctype_seq"}},
+			nil}, // SQLite: keyed by seq, no index; PostgreSQL: see below
 		{`{"name": "Event Sync Log", "fields": [
 			{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"},
 			{"fieldname": "status", "fieldtype": "Select", "options": "Synced\nFailed"},
@@ -744,8 +744,12 @@ func TestStore_StreamLogIndexes(t *testing.T) {
 			}
 			rows.Close()
 			slices.Sort(got)
-			if !slices.Equal(got, c.want) {
-				t.Errorf("%s: indexes %v, want %v", c.table, got, c.want)
+			want := c.want
+			if c.table == "tabEvent Update Log" && opts.Store == sitetest.Postgres {
+				want = []string{"tabevent_update_log_i_ref_doctype_seq", "tabevent_update_log_i_seq"}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: indexes %v, want %v", c.table, got, want)
 			}
 		}
 	})
@@ -1080,6 +1084,129 @@ func TestStore_StreamSeqWithLog(t *testing.T) {
 			if all[i].seq == all[i-1].seq || !all[i].creation.After(all[i-1].creation) {
 				t.Fatalf("seq %d at %v follows seq %d at %v", all[i].seq, all[i].creation, all[i-1].seq, all[i-1].creation)
 			}
+		}
+	})
+}
+
+// TestStore_UpdateLogKeyedBySeq: the Event Update Log of an older version
+// (name as key, seq a plain column, three indexes) is rebuilt keyed by seq
+// with every row and column kept, its logs renamed after their seq and their
+// child rows following; a log is then found by its name (through its seq),
+// one named otherwise (a hash) too; a name that stands for another seq than
+// the row's is refused, on both stores.
+func TestStore_UpdateLogKeyedBySeq(t *testing.T) {
+	t.Parallel()
+	eul := mustMeta(t, `{"name": "Event Update Log", "fields": [
+		{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"},
+		{"fieldname": "data", "fieldtype": "Code"}, {"fieldname": "seq", "fieldtype": "Int"},
+		{"fieldname": "consumers", "fieldtype": "Table MultiSelect", "options": "Event Update Log Consumer"}]}`)
+	sitetest.ForEachStore(t, func(t *testing.T, opts sitetest.Options) {
+		t.Parallel()
+		ctx := context.Background()
+		raw, open := rawAndOpen(t, opts.Store)
+		mustExec(t, raw,
+			`CREATE TABLE "tabEvent Update Log" ("name" TEXT NOT NULL PRIMARY KEY, "owner" TEXT, "creation" TEXT, "modified" TEXT, "modified_by" TEXT,
+				"docstatus" INTEGER NOT NULL DEFAULT 0, "idx" INTEGER NOT NULL DEFAULT 0, "ref_doctype" TEXT, "data" TEXT, "seq" BIGINT, "gone" TEXT)`,
+			`CREATE INDEX "tabevent_update_log__creation" ON "tabEvent Update Log" ("creation")`,
+			`CREATE INDEX "tabevent_update_log_i_ref_doctype_seq" ON "tabEvent Update Log" ("ref_doctype", "seq")`,
+			`INSERT INTO "tabEvent Update Log" VALUES ('b2b2b2b2b2', 'Administrator', '2025-01-10 09:00:02', '2025-01-10 09:00:02', 'Administrator', 0, 0, 'Note', '{"x":2}', 2, 'g2')`,
+			`INSERT INTO "tabEvent Update Log" VALUES ('a1a1a1a1a1', 'Administrator', '2025-01-10 09:00:01', '2025-01-10 09:00:01', 'Administrator', 0, 0, 'Note', '{"x":1}', 1, 'g1')`,
+			`CREATE TABLE "tabEvent Update Log Consumer" ("name" TEXT NOT NULL PRIMARY KEY, "parent" TEXT, "parentfield" TEXT, "parenttype" TEXT, "consumer" TEXT)`,
+			`INSERT INTO "tabEvent Update Log Consumer" VALUES ('c1', 'b2b2b2b2b2', 'consumers', 'Event Update Log', 'http://c')`)
+		db := open()
+		update(t, db, func(tx store.Tx) error { return tx.SyncTable(ctx, nil, eul) })
+		sqlite := opts.Store != sitetest.Postgres
+		name := func(old string, seq int64) string {
+			if sqlite {
+				return doc.UpdateLogName(seq) // renamed by the rebuild
+			}
+			return old
+		}
+		if sqlite {
+			var pk int
+			if err := raw.QueryRow(`SELECT pk FROM pragma_table_info('tabEvent Update Log') WHERE name = 'seq'`).Scan(&pk); err != nil || pk != 1 {
+				t.Fatalf("seq is not the key after the rebuild: pk %d, %v", pk, err)
+			}
+			var gone string
+			if err := raw.QueryRow(`SELECT "gone" FROM "tabEvent Update Log" WHERE seq = 2`).Scan(&gone); err != nil || gone != "g2" {
+				t.Errorf("column of a removed field after the rebuild: %q, %v", gone, err)
+			}
+			var parent string
+			if err := raw.QueryRow(`SELECT parent FROM "tabEvent Update Log Consumer" WHERE name = 'c1'`).Scan(&parent); err != nil || parent != name("", 2) {
+				t.Errorf("child row's parent after the rebuild: %q, %v", parent, err)
+			}
+		}
+		// A later log written as the producer does, and one with a hash name.
+		ts := "2025-01-10 09:00:03.000000"
+		update(t, db, func(tx store.Tx) error {
+			if err := tx.InsertRow(ctx, eul, doc.Doc{"name": doc.UpdateLogName(3), "creation": ts, "ref_doctype": "Note", "data": `{"x":3}`, "seq": int64(3)}); err != nil {
+				return err
+			}
+			return tx.InsertRow(ctx, eul, doc.Doc{"name": "h4h4h4h4h4", "creation": ts, "ref_doctype": "Note", "data": `{"x":4}`, "seq": int64(4)})
+		})
+		for seq, n := range map[int64]string{1: name("a1a1a1a1a1", 1), 2: name("b2b2b2b2b2", 2), 3: doc.UpdateLogName(3), 4: "h4h4h4h4h4"} {
+			view(t, db, func(tx store.Tx) error {
+				row, err := tx.GetRow(ctx, eul, n, false)
+				if err != nil || row == nil || row.Int("seq") != seq || row.Str("data") != fmt.Sprintf(`{"x":%d}`, seq) {
+					t.Errorf("GetRow(%q) = %v, %v; want the log of seq %d", n, row, err, seq)
+				}
+				if ok, err := tx.Exists(ctx, eul, n); !ok || err != nil {
+					t.Errorf("Exists(%q) = %v, %v", n, ok, err)
+				}
+				return nil
+			})
+		}
+		view(t, db, func(tx store.Tx) error {
+			for _, n := range []string{doc.UpdateLogName(5), "EUL-3", "a1a1a1a1a1x"} {
+				if ok, err := tx.Exists(ctx, eul, n); ok || err != nil {
+					t.Errorf("Exists(%q) = %v, %v; want no such log", n, ok, err)
+				}
+			}
+			return nil
+		})
+		update(t, db, func(tx store.Tx) error {
+			row, err := tx.GetRow(ctx, eul, doc.UpdateLogName(3), true)
+			if err != nil {
+				return err
+			}
+			row["data"] = `{"x":33}`
+			if err := tx.UpdateRow(ctx, eul, row); err != nil {
+				return err
+			}
+			return tx.DeleteRow(ctx, eul, name("a1a1a1a1a1", 1))
+		})
+		view(t, db, func(tx store.Tx) error {
+			rows, err := tx.Select(ctx, &filter.Query{DocType: eul, Fields: []string{"seq", "data"}, OrderBy: []filter.Order{{Field: "seq"}}})
+			if err != nil {
+				return err
+			}
+			var got []string
+			for _, r := range rows {
+				got = append(got, fmt.Sprintf("%d %s", r.Int("seq"), r.Str("data")))
+			}
+			if want := []string{`2 {"x":2}`, `3 {"x":33}`, `4 {"x":4}`}; !slices.Equal(got, want) {
+				t.Errorf("logs after an update and a delete: %q, want %q", got, want)
+			}
+			return nil
+		})
+		for _, row := range []doc.Doc{
+			{"name": doc.UpdateLogName(7), "seq": int64(6)},
+			{"name": doc.UpdateLogName(8)}, // no seq
+		} {
+			err := tryUpdate(db, func(tx store.Tx) error { return tx.InsertRow(ctx, eul, row) })
+			if !errs.Is(err, errs.KindValidation) {
+				t.Errorf("insert %v: %v, want a validation error", row, err)
+			}
+			err = tryUpdate(db, func(tx store.Tx) error { return tx.InsertRows(ctx, eul, []doc.Doc{row}) })
+			if !errs.Is(err, errs.KindValidation) {
+				t.Errorf("insert rows %v: %v, want a validation error", row, err)
+			}
+		}
+		err := tryUpdate(db, func(tx store.Tx) error {
+			return tx.UpdateRow(ctx, eul, doc.Doc{"name": doc.UpdateLogName(3), "seq": int64(9)})
+		})
+		if !errs.Is(err, errs.KindValidation) {
+			t.Errorf("update to another seq: %v, want a validation error", err)
 		}
 	})
 }

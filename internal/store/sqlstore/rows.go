@@ -29,11 +29,12 @@ func colKind(dt *meta.DocType, col string) meta.Kind {
 // GetRow reads one row of dt's own table (no child rows).
 func (t *Tx) GetRow(ctx context.Context, dt *meta.DocType, name string, forUpdate bool) (doc.Doc, error) {
 	cols := rowColumns(dt)
-	q := fmt.Sprintf("SELECT %s FROM %s WHERE name = ?", quoteList(cols), quote(dt.Table()))
+	where, args := t.keyWhere(dt, name)
+	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s", quoteList(cols), quote(dt.Table()), where)
 	if forUpdate {
 		q += t.d.forUpdate
 	}
-	rows, err := t.query(ctx, q, name)
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("get %s %q: %w", dt.Name, name, err)
 	}
@@ -47,7 +48,8 @@ func (t *Tx) GetRow(ctx context.Context, dt *meta.DocType, name string, forUpdat
 // Exists reports whether a row named name exists in dt's table.
 func (t *Tx) Exists(ctx context.Context, dt *meta.DocType, name string) (bool, error) {
 	var n int
-	err := t.queryRow(ctx, fmt.Sprintf("SELECT 1 FROM %s WHERE name = ?", quote(dt.Table())), name).Scan(&n)
+	where, args := t.keyWhere(dt, name)
+	err := t.queryRow(ctx, fmt.Sprintf("SELECT 1 FROM %s WHERE %s", quote(dt.Table()), where), args...).Scan(&n)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
@@ -68,6 +70,9 @@ func (t *Tx) ChildRows(ctx context.Context, child *meta.DocType, parenttype, par
 
 // InsertRow inserts one row; values missing from row are NULL (or 0 for numbers).
 func (t *Tx) InsertRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error {
+	if err := checkLogRow(dt, row); err != nil {
+		return err
+	}
 	cols := rowColumns(dt)
 	args := make([]any, len(cols))
 	for i, c := range cols {
@@ -88,6 +93,11 @@ func (t *Tx) InsertRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error
 func (t *Tx) InsertRows(ctx context.Context, dt *meta.DocType, rows []doc.Doc) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	for _, row := range rows {
+		if err := checkLogRow(dt, row); err != nil {
+			return err
+		}
 	}
 	cols := rowColumns(dt)
 	limit := 1
@@ -122,6 +132,9 @@ const maxParams = 30000
 
 // UpdateRow writes every column of an existing row, keyed by name.
 func (t *Tx) UpdateRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error {
+	if err := checkLogRow(dt, row); err != nil {
+		return err
+	}
 	cols := rowColumns(dt)[1:] // name is the key
 	sets := make([]string, len(cols))
 	args := make([]any, 0, len(cols)+1)
@@ -129,8 +142,9 @@ func (t *Tx) UpdateRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error
 		sets[i] = quote(c) + " = ?"
 		args = append(args, dbValue(dt, c, row[c]))
 	}
-	args = append(args, row.Name())
-	q := fmt.Sprintf("UPDATE %s SET %s WHERE name = ?", quote(dt.Table()), strings.Join(sets, ", "))
+	where, key := t.keyWhere(dt, row.Name())
+	args = append(args, key...)
+	q := fmt.Sprintf("UPDATE %s SET %s WHERE %s", quote(dt.Table()), strings.Join(sets, ", "), where)
 	if _, err := t.exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("update %s: %w", dt.Name, err)
 	}
@@ -144,7 +158,8 @@ func (t *Tx) DeleteRow(ctx context.Context, dt *meta.DocType, name string) error
 			return err
 		}
 	}
-	_, err := t.exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE name = ?", quote(dt.Table())), name)
+	where, args := t.keyWhere(dt, name)
+	_, err := t.exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s", quote(dt.Table()), where), args...)
 	return err
 }
 

@@ -22,18 +22,20 @@ func (t *Tx) SyncTable(ctx context.Context, old, new *meta.DocType) error {
 		return err
 	}
 	if !exists {
-		cols := []string{`"name" TEXT NOT NULL PRIMARY KEY`, `"owner" TEXT`, `"creation" TEXT`, `"modified" TEXT`,
-			`"modified_by" TEXT`, `"docstatus" ` + t.d.intType + ` NOT NULL DEFAULT 0`, `"idx" ` + t.d.intType + ` NOT NULL DEFAULT 0`}
-		if new.IsTable {
-			cols = append(cols, `"parent" TEXT`, `"parentfield" TEXT`, `"parenttype" TEXT`)
-		}
-		for _, f := range new.ValueFields() {
-			cols = append(cols, t.columnDef(f))
-		}
-		if _, err := t.exec(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", quote(tbl), strings.Join(cols, ", "))); err != nil {
+		_, defs := t.tableColumns(new)
+		if _, err := t.exec(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", quote(tbl), strings.Join(defs, ", "))); err != nil {
 			return fmt.Errorf("create table %s: %w", tbl, err)
 		}
 	} else {
+		if t.clusteredLog(new) {
+			if bySeq, err := t.logKeyedBySeq(ctx, tbl); err != nil {
+				return err
+			} else if !bySeq {
+				if err := t.rebuildLog(ctx, new); err != nil {
+					return err
+				}
+			}
+		}
 		have, err := t.columns(ctx, tbl)
 		if err != nil {
 			return err
@@ -47,6 +49,30 @@ func (t *Tx) SyncTable(ctx context.Context, old, new *meta.DocType) error {
 		}
 	}
 	return t.syncIndexes(ctx, old, new)
+}
+
+// tableColumns are the columns of dt's table and their definitions.
+func (t *Tx) tableColumns(dt *meta.DocType) (names, defs []string) {
+	names = []string{"name", "owner", "creation", "modified", "modified_by", "docstatus", "idx"}
+	defs = []string{`"name" TEXT NOT NULL PRIMARY KEY`, `"owner" TEXT`, `"creation" TEXT`, `"modified" TEXT`,
+		`"modified_by" TEXT`, `"docstatus" ` + t.d.intType + ` NOT NULL DEFAULT 0`, `"idx" ` + t.d.intType + ` NOT NULL DEFAULT 0`}
+	if dt.IsTable {
+		names = append(names, "parent", "parentfield", "parenttype")
+		defs = append(defs, `"parent" TEXT`, `"parentfield" TEXT`, `"parenttype" TEXT`)
+	}
+	clustered := t.clusteredLog(dt)
+	if clustered {
+		defs[0] = `"name" TEXT NOT NULL` // found through seq (logtable.go)
+	}
+	for _, f := range dt.ValueFields() {
+		names = append(names, f.Fieldname)
+		if clustered && f.Fieldname == "seq" {
+			defs = append(defs, `"seq" INTEGER PRIMARY KEY`)
+		} else {
+			defs = append(defs, t.columnDef(f))
+		}
+	}
+	return names, defs
 }
 
 func (t *Tx) columnDef(f *meta.Field) string {
@@ -83,30 +109,33 @@ func (t *Tx) syncIndexes(ctx context.Context, old, new *meta.DocType) error {
 	}
 	// The Event Update Log is written on every change of a streamed DocType,
 	// and every index costs each of those writes a b-tree insert and a page
-	// written at commit. Its reads need three: (ref_doctype, seq) for pulls
-	// (ref_doctype IN (…) AND seq > cursor ORDER BY seq LIMIT page; with only
-	// single-column indexes SQLite picks ref_doctype, reads every log of the
-	// DocType and sorts them for every page: quadratic in the backlog),
-	// creation for a Frappe consumer's cursor (creation > ?) and every read
-	// without a DocType (creation increases with seq: the stream clock hands
-	// out both), and name. Indexes of older versions are dropped: modified
-	// (the list sorts on creation), seq, and ref_doctype alone.
-	logByDocType := new.Name == updateLogDocType && new.Field("ref_doctype") != nil && new.Field("seq") != nil
+	// written at commit. All its reads go by seq (logtable.go). On SQLite
+	// seq is the table's own key, so it has no index at all; PostgreSQL
+	// indexes seq, and (ref_doctype, seq) for pulls (ref_doctype IN (…) AND
+	// seq > cursor ORDER BY seq LIMIT page). Indexes of older versions are
+	// dropped: modified, creation, ref_doctype alone, and on SQLite the rest.
+	logByDocType := isUpdateLog(new) && new.Field("ref_doctype") != nil
 	if new.IsTable {
 		if err := idx(short+"__parent", `"parent", "parenttype", "parentfield"`, false); err != nil {
 			return err
 		}
 	} else if logByDocType {
-		for _, name := range []string{short + "__modified", short + "_i_seq", short + "_i_ref_doctype"} {
+		stale := []string{short + "__modified", short + "__creation", short + "_i_ref_doctype"}
+		if t.clusteredLog(new) {
+			stale = append(stale, short+"_i_seq", short+"_i_ref_doctype_seq")
+		}
+		for _, name := range stale {
 			if err := drop(name); err != nil {
 				return err
 			}
 		}
-		if err := idx(short+"_i_ref_doctype_seq", `"ref_doctype", "seq"`, false); err != nil {
-			return err
-		}
-		if err := idx(short+"__creation", `"creation"`, false); err != nil {
-			return err
+		if !t.clusteredLog(new) {
+			if err := idx(short+"_i_ref_doctype_seq", `"ref_doctype", "seq"`, false); err != nil {
+				return err
+			}
+			if err := idx(short+"_i_seq", `"seq"`, false); err != nil {
+				return err
+			}
 		}
 	} else if err := idx(short+"__modified", `"modified"`, false); err != nil {
 		return err
