@@ -85,7 +85,7 @@ func (s *Streamer) logChange(ctx context.Context, e *app.HookEvent, typ string) 
 	var data any
 	switch typ {
 	case "Create":
-		b, err := json.Marshal(e.Doc.WithoutNulls())
+		b, err := e.Doc.AppendJSON(nil)
 		if err != nil {
 			return err
 		}

@@ -2,11 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"strings"
-	"time"
-
-	"docstream/internal/doc"
 )
 
 // On SQLite the stream clock is not written for every update log. A write
@@ -32,27 +28,21 @@ const (
 // sqliteClock reads the last seq and creation (wall-clock µs) handed out: the
 // larger of the clock row and the newest log. ok is false while the log
 // table does not exist yet (then the clock row is updated as on PostgreSQL).
+// The database turns the log's creation ("2006-01-02 15:04:05.000000", a
+// naive wall-clock time read as UTC, as wallMicros does) into µs, so the
+// answer is two integers: scanning and parsing the string cost a third of
+// this query, which every logged change runs.
 func (t *Tx) sqliteClock(ctx context.Context) (seq, us int64, ok bool, err error) {
-	var lseq sql.NullInt64
-	var lcreation sql.NullString
-	err = t.queryRow(ctx, `SELECT c.seq, c.creation_us, l.seq, l.creation FROM "__StreamClock" c
+	err = t.queryRow(ctx, `SELECT max(c.seq, coalesce(l.seq, 0)), max(c.creation_us, coalesce(
+			unixepoch(substr(l.creation, 1, 19)) * 1000000 + CAST(substr(substr(l.creation, 21) || '000000', 1, 6) AS INTEGER), 0))
+		FROM "__StreamClock" c
 		LEFT JOIN (SELECT seq, creation FROM "`+updateLogTable+`" ORDER BY seq DESC LIMIT 1) l ON 1
-		WHERE c.id = 1`).Scan(&seq, &us, &lseq, &lcreation)
+		WHERE c.id = 1`).Scan(&seq, &us)
 	if err != nil {
 		if strings.Contains(err.Error(), "no such table") {
 			return 0, 0, false, nil
 		}
 		return 0, 0, false, err
-	}
-	if lseq.Valid {
-		seq = max(seq, lseq.Int64)
-	}
-	if lcreation.Valid {
-		lt, err := time.Parse(doc.DatetimeLayout, lcreation.String)
-		if err != nil {
-			return 0, 0, false, err
-		}
-		us = max(us, lt.UnixMicro()) // a naive wall-clock time read as UTC: wallMicros
 	}
 	return seq, us, true, nil
 }
