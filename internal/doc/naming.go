@@ -282,8 +282,7 @@ func ValidateName(doctype, name string) (string, error) {
 	return name, nil
 }
 
-// An Event Update Log is named after its seq: "EUL-" and the seq in at least
-// ten digits. The store keeps the log clustered by seq with no index on name
+// An Event Update Log is named after its seq: "EUL-" and the seq in at least ten digits. The store keeps the log clustered by seq with no index on name
 // (each index cost every logged change a b-tree insert and a WAL page), and
 // finds a log by such a name through its seq. Hash names (Frappe's, and this
 // project's before) never contain '-', so the two cannot be confused.

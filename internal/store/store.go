@@ -63,6 +63,10 @@ type Tx interface {
 	// creation time. On PostgreSQL the counter row stays locked until commit, so
 	// sequence numbers become visible in commit order.
 	NextStreamSeq(ctx context.Context, now time.Time) (seq int64, creation time.Time, err error)
+	// InsertUpdateLog inserts an Event Update Log row numbered by the stream
+	// clock (NextStreamSeq), named after its seq (doc.UpdateLogName), with
+	// that creation and modified; the rest of row is written as given.
+	InsertUpdateLog(ctx context.Context, dt *meta.DocType, row doc.Doc, now time.Time) (seq int64, err error)
 	StreamHead(ctx context.Context) (seq int64, err error)
 
 	GetSecret(ctx context.Context, doctype, name, field string) (string, bool, error)

@@ -116,16 +116,12 @@ func (s *Streamer) writeLog(ctx context.Context, t *app.Tx, typ, doctype, docnam
 	if err != nil {
 		return err
 	}
-	seq, creation, err := t.NextStreamSeq(ctx, t.Now())
-	if err != nil {
-		return err
-	}
-	ts := doc.FormatDatetime(creation)
-	// Named after its seq: the store finds a log by name through its seq.
-	row := doc.Doc{"name": doc.UpdateLogName(seq), "owner": "Administrator", "modified_by": "Administrator", "creation": ts, "modified": ts,
+	// Numbered by the stream clock, named after its seq (the store finds a
+	// log by name through its seq).
+	row := doc.Doc{"owner": "Administrator", "modified_by": "Administrator",
 		"docstatus": int64(0), "idx": int64(0), "update_type": typ, "ref_doctype": doctype, "docname": docname,
-		"data": data, "seq": seq, "origin": nilIfEmpty(origin)}
-	if err := t.InsertRow(ctx, eul, row); err != nil {
+		"data": data, "origin": nilIfEmpty(origin)}
+	if _, err := t.InsertUpdateLog(ctx, eul, row, t.Now()); err != nil {
 		return err
 	}
 	s.Metrics.LogsWritten.WithLabelValues(doctype, typ).Inc()

@@ -447,15 +447,28 @@ type WriteRates struct {
 	AllLive    []float64
 }
 
+// finish takes the medians. Each ratio is the median of the repetitions'
+// ratios: the three rates of a repetition were measured side by side.
 func (w *WriteRates) finish() {
 	w.None, w.LoggedIdle, w.LoggedLive = median(w.AllNone), median(w.AllIdle), median(w.AllLive)
-	w.RatioIdle, w.RatioLive = w.LoggedIdle/w.None, w.LoggedLive/w.None
+	var idle, live []float64
+	for i := range w.AllNone {
+		idle, live = append(idle, w.AllIdle[i]/w.AllNone[i]), append(live, w.AllLive[i]/w.AllNone[i])
+	}
+	w.RatioIdle, w.RatioLive = median(idle), median(live)
 }
 
+// writeBlock is how many inserts one producer makes before the next one
+// takes over, within a repetition: on a shared machine the speed changes
+// from one second to the next, and small interleaved blocks expose the
+// three producers to the same changes.
+const writeBlock = 100
+
 // WriteCost is benchmark (c): n documents inserted one per transaction
-// through the document service on three producers (no consumer; an approved
-// consumer that is stopped; an approved consumer streaming), reps times,
-// interleaved so that the three tables grow alike.
+// through the document service, and n through the REST API, on three
+// producers (no consumer; an approved consumer that is stopped; an approved
+// consumer streaming), reps times, interleaved in blocks of writeBlock so
+// that the three tables grow alike and share the machine's moods.
 func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error) {
 	res := WriteResult{N: n, Reps: reps}
 	var cleanups []func()
@@ -498,41 +511,40 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 	if err := aloneClient.Login(ctx, "Administrator", AdminPassword); err != nil {
 		return res, err
 	}
-	insert := func(s *site.Site, prefix string) (float64, error) {
-		t0 := time.Now()
-		for i := range n {
-			if _, err := s.App.Insert(ctx, app.Admin(), BenchDocType, doc.Doc(CustomerDoc(prefix, i)), app.Opts{}); err != nil {
-				return 0, err
-			}
-		}
-		return float64(n) / time.Since(t0).Seconds(), nil
+	type target struct {
+		s   *site.Site
+		c   *Client
+		in  *[]float64
+		out *[]float64
 	}
-	post := func(c *Client, prefix string) (float64, error) {
-		t0 := time.Now()
-		for i := range n {
-			if _, err := c.Insert(ctx, BenchDocType, CustomerDoc(prefix, i)); err != nil {
-				return 0, err
-			}
-		}
-		return float64(n) / time.Since(t0).Seconds(), nil
-	}
+	targets := []target{{alone, aloneClient, &res.InProc.AllNone, &res.HTTP.AllNone}, {idle.p, idle.pc, &res.InProc.AllIdle, &res.HTTP.AllIdle},
+		{live.p, live.pc, &res.InProc.AllLive, &res.HTTP.AllLive}}
 	for r := range reps {
-		for _, v := range []struct {
-			s   *site.Site
-			c   *Client
-			in  *[]float64
-			out *[]float64
-		}{{alone, aloneClient, &res.InProc.AllNone, &res.HTTP.AllNone}, {idle.p, idle.pc, &res.InProc.AllIdle, &res.HTTP.AllIdle},
-			{live.p, live.pc, &res.InProc.AllLive, &res.HTTP.AllLive}} {
-			rate, err := insert(v.s, fmt.Sprintf("W%d-", r))
-			if err != nil {
-				return res, err
+		var inProc, rest [3]time.Duration
+		for start := 0; start < n; start += writeBlock {
+			end := min(start+writeBlock, n)
+			for k := range targets {
+				j := (k + start/writeBlock) % len(targets) // each goes first in turn
+				v := targets[j]
+				t0 := time.Now()
+				for i := start; i < end; i++ {
+					if _, err := v.s.App.Insert(ctx, app.Admin(), BenchDocType, doc.Doc(CustomerDoc(fmt.Sprintf("W%d-", r), i)), app.Opts{}); err != nil {
+						return res, err
+					}
+				}
+				t1 := time.Now()
+				for i := start; i < end; i++ {
+					if _, err := v.c.Insert(ctx, BenchDocType, CustomerDoc(fmt.Sprintf("H%d-", r), i)); err != nil {
+						return res, err
+					}
+				}
+				inProc[j] += t1.Sub(t0)
+				rest[j] += time.Since(t1)
 			}
-			*v.in = append(*v.in, rate)
-			if rate, err = post(v.c, fmt.Sprintf("H%d-", r)); err != nil {
-				return res, err
-			}
-			*v.out = append(*v.out, rate)
+		}
+		for j, v := range targets {
+			*v.in = append(*v.in, float64(n)/inProc[j].Seconds())
+			*v.out = append(*v.out, float64(n)/rest[j].Seconds())
 		}
 		o.logf("  (c) rep %d in-process: none %.0f/s, consumer stopped %.0f/s, consumer streaming %.0f/s; REST API: %.0f/s, %.0f/s, %.0f/s", r+1,
 			res.InProc.AllNone[r], res.InProc.AllIdle[r], res.InProc.AllLive[r], res.HTTP.AllNone[r], res.HTTP.AllIdle[r], res.HTTP.AllLive[r])

@@ -995,16 +995,31 @@ func TestStore_StreamSeqWithLog(t *testing.T) {
 		write := func(now time.Time) (int64, time.Time, error) {
 			var seq int64
 			var creation time.Time
+			// As the producer writes a log; on SQLite numbering and insert
+			// are one statement.
+			row := doc.Doc{"ref_doctype": "Note", "docname": fmt.Sprintf("n-%04d", logged.Add(1))}
 			err := tryUpdate(db, func(tx store.Tx) error {
 				var err error
-				if seq, creation, err = tx.NextStreamSeq(ctx, now); err != nil {
-					return err
-				}
-				ts := doc.FormatDatetime(creation)
-				return tx.InsertRow(ctx, eul, doc.Doc{"name": fmt.Sprintf("log-%04d", logged.Add(1)), "creation": ts, "modified": ts,
-					"ref_doctype": "Note", "docname": "n", "seq": seq})
+				seq, err = tx.InsertUpdateLog(ctx, eul, row, now)
+				return err
 			})
-			return seq, creation, err
+			if err != nil {
+				return 0, time.Time{}, err
+			}
+			if row.Int("seq") != seq || row.Name() != doc.UpdateLogName(seq) || row.Str("modified") != row.Str("creation") {
+				t.Errorf("row after InsertUpdateLog: %v, seq %d", row, seq)
+			}
+			if creation, err = time.ParseInLocation(doc.DatetimeLayout, row.Str("creation"), now.Location()); err != nil {
+				return 0, time.Time{}, err
+			}
+			view(t, db, func(tx store.Tx) error {
+				got, err := tx.GetRow(ctx, eul, doc.UpdateLogName(seq), false)
+				if err != nil || got == nil || got.Str("creation") != row.Str("creation") || got.Str("docname") != row.Str("docname") {
+					t.Errorf("log %d as stored: %v %v, want %v", seq, got, err, row)
+				}
+				return nil
+			})
+			return seq, creation, nil
 		}
 		check := func(what string, seq int64, creation time.Time) {
 			t.Helper()

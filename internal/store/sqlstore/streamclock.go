@@ -3,6 +3,10 @@ package sqlstore
 import (
 	"context"
 	"strings"
+	"time"
+
+	"docstream/internal/doc"
+	"docstream/internal/meta"
 )
 
 // On SQLite the stream clock is not written for every update log. A write
@@ -17,6 +21,10 @@ import (
 // first raises it to the newest log, so a number handed out is never handed
 // out again. PostgreSQL keeps updating the clock row: its row lock is what
 // orders concurrent writers' numbers by commit there.
+
+// logMicros is the creation of log row l as wallMicros: the string
+// ("2006-01-02 15:04:05.000000", a naive wall-clock time) read as UTC.
+const logMicros = `(unixepoch(substr(l.creation, 1, 19)) * 1000000 + CAST(substr(substr(l.creation, 21) || '000000', 1, 6) AS INTEGER))`
 
 // updateLogDocType is the Event Update Log: its table gets indexes of its
 // own (schema.go) and, on SQLite, serves as the stream clock.
@@ -33,8 +41,7 @@ const (
 // answer is two integers: scanning and parsing the string cost a third of
 // this query, which every logged change runs.
 func (t *Tx) sqliteClock(ctx context.Context) (seq, us int64, ok bool, err error) {
-	err = t.queryRow(ctx, `SELECT max(c.seq, coalesce(l.seq, 0)), max(c.creation_us, coalesce(
-			unixepoch(substr(l.creation, 1, 19)) * 1000000 + CAST(substr(substr(l.creation, 21) || '000000', 1, 6) AS INTEGER), 0))
+	err = t.queryRow(ctx, `SELECT max(c.seq, coalesce(l.seq, 0)), max(c.creation_us, coalesce(`+logMicros+`, 0))
 		FROM "__StreamClock" c
 		LEFT JOIN (SELECT seq, creation FROM "`+updateLogTable+`" ORDER BY seq DESC LIMIT 1) l ON 1
 		WHERE c.id = 1`).Scan(&seq, &us)
@@ -63,4 +70,18 @@ func (t *Tx) raiseClockFloor(ctx context.Context) error {
 	}
 	t.clockFloored = true
 	return nil
+}
+
+// InsertUpdateLog numbers and inserts an update log: NextStreamSeq, then
+// InsertRow. (One INSERT … SELECT reading the clock was tried on SQLite: it
+// cost as much as the two, the database materializes a SELECT from the
+// table it inserts into.)
+func (t *Tx) InsertUpdateLog(ctx context.Context, dt *meta.DocType, row doc.Doc, now time.Time) (int64, error) {
+	seq, creation, err := t.NextStreamSeq(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	ts := doc.FormatDatetime(creation)
+	row["name"], row["seq"], row["creation"], row["modified"] = doc.UpdateLogName(seq), seq, ts, ts
+	return seq, t.InsertRow(ctx, dt, row)
 }
