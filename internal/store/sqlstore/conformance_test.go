@@ -1225,3 +1225,79 @@ func TestStore_UpdateLogKeyedBySeq(t *testing.T) {
 		}
 	})
 }
+
+// TestStore_SQLiteSiteLockAndClock: a SQLite site is open in one process
+// at a time (a second open fails clearly, and works once the first is
+// closed), and the stream clock it keeps in memory stays exact: a rolled-back
+// transaction's numbers may be handed out again (nobody saw them), a log
+// written with a seq of its own is never numbered over, and numbers continue
+// after the site is reopened.
+func TestStore_SQLiteSiteLockAndClock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sqlstore.OpenSQLite(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	if db2, err := sqlstore.OpenSQLite(ctx, dir); err == nil || !errs.Is(err, errs.KindUnavailable) || !strings.Contains(err.Error(), "another process") {
+		if db2 != nil {
+			db2.Close()
+		}
+		t.Fatalf("second open of one site: %v, want an unavailable error", err)
+	}
+	eul := mustMeta(t, `{"name": "Event Update Log", "fields": [
+		{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"}, {"fieldname": "seq", "fieldtype": "Int"}]}`)
+	update(t, db, func(tx store.Tx) error { return tx.SyncTable(ctx, nil, eul) })
+	write := func(db *sqlstore.DB, commit bool) int64 {
+		t.Helper()
+		tx, err := db.Begin(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		seq, err := tx.InsertUpdateLog(ctx, eul, doc.Doc{"ref_doctype": "Note"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if commit {
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return seq
+	}
+	steps := []struct {
+		what string
+		do   func() int64 // the seq the next write must get
+	}{
+		{"first", func() int64 { return 1 }},
+		{"after a rollback", func() int64 { write(db, false); return 2 }},
+		{"after a log numbered by hand", func() int64 {
+			update(t, db, func(tx store.Tx) error {
+				return tx.InsertRow(ctx, eul, doc.Doc{"name": doc.UpdateLogName(1000), "ref_doctype": "Note", "seq": int64(1000)})
+			})
+			return 1001
+		}},
+		{"after deleting the newest", func() int64 {
+			update(t, db, func(tx store.Tx) error { return tx.DeleteRow(ctx, eul, doc.UpdateLogName(1001)) })
+			return 1002
+		}},
+		{"after reopening", func() int64 {
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if db, err = sqlstore.OpenSQLite(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			return 1003
+		}},
+	}
+	for _, s := range steps {
+		want := s.do()
+		if got := write(db, true); got != want {
+			t.Fatalf("%s: seq %d, want %d", s.what, got, want)
+		}
+	}
+}

@@ -70,6 +70,11 @@ func (t *Tx) ChildRows(ctx context.Context, child *meta.DocType, parenttype, par
 
 // InsertRow inserts one row; values missing from row are NULL (or 0 for numbers).
 func (t *Tx) InsertRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error {
+	t.loggedOtherwise(dt)
+	return t.insertRow(ctx, dt, row)
+}
+
+func (t *Tx) insertRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error {
 	if err := checkLogRow(dt, row); err != nil {
 		return err
 	}
@@ -94,6 +99,7 @@ func (t *Tx) InsertRows(ctx context.Context, dt *meta.DocType, rows []doc.Doc) e
 	if len(rows) == 0 {
 		return nil
 	}
+	t.loggedOtherwise(dt)
 	for _, row := range rows {
 		if err := checkLogRow(dt, row); err != nil {
 			return err
@@ -132,6 +138,7 @@ const maxParams = 30000
 
 // UpdateRow writes every column of an existing row, keyed by name.
 func (t *Tx) UpdateRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error {
+	t.loggedOtherwise(dt)
 	if err := checkLogRow(dt, row); err != nil {
 		return err
 	}

@@ -30,6 +30,8 @@ type DB struct {
 	caches  map[*sql.DB]*stmtCache
 	writeMu sync.Mutex // SQLite: one write transaction at a time
 	ckpt    *checkpointer
+	lock    *os.File   // SQLite: the site's lock file, held while open
+	clock   clockCache // SQLite: the stream clock, under writeMu
 }
 
 var _ store.Store = (*DB)(nil)
@@ -39,6 +41,10 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	lock, err := lockSite(dir)
+	if err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, "site.db")
 	// busy_timeout first (PocketBase notes it must precede the others).
 	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
@@ -47,6 +53,7 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	// by default in a temporary file, one write() per page.
 	w, err := sql.Open("sqlite", fmt.Sprintf("%s&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(%d)&_txlock=immediate", base, autoCheckpointPage))
 	if err != nil {
+		unlockSite(lock)
 		return nil, err
 	}
 	// Writers queue on writeMu (one write transaction at a time, as SQLite
@@ -56,10 +63,11 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	r, err := sql.Open("sqlite", base)
 	if err != nil {
 		w.Close()
+		unlockSite(lock)
 		return nil, err
 	}
 	r.SetMaxOpenConns(8)
-	db := &DB{d: sqliteDialect, write: w, read: r, Now: time.Now}
+	db := &DB{d: sqliteDialect, write: w, read: r, Now: time.Now, lock: lock}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -122,7 +130,16 @@ func (db *DB) Close() error {
 			err = e
 		}
 	}
+	unlockSite(db.lock) // after the pools: no connection writes any more
+	db.lock = nil
 	return err
+}
+
+// unlockSite releases the site's lock file (nil: none).
+func unlockSite(f *os.File) {
+	if f != nil {
+		f.Close() // closing the last descriptor releases the flock
+	}
 }
 
 // Begin starts a transaction; write transactions on SQLite go through the
@@ -145,7 +162,7 @@ func (db *DB) Begin(ctx context.Context, write bool) (store.Tx, error) {
 		}
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	t := &Tx{tx: tx, d: db.d, now: db.Now().Truncate(time.Microsecond), unlock: unlock}
+	t := &Tx{tx: tx, d: db.d, now: db.Now().Truncate(time.Microsecond), unlock: unlock, db: db}
 	if db.d.name == "sqlite" {
 		t.stmts = db.stmtCache(pool)
 	}
@@ -159,9 +176,15 @@ type Tx struct {
 	tx     *sql.Tx
 	d      dialect
 	now    time.Time
+	db     *DB
 	// clockFloored: the stream clock row was raised to the newest log in
 	// this transaction (SQLite, before deleting logs).
 	clockFloored bool
+	// clockNext: the last stream numbers this transaction handed out;
+	// clockDirty: it wrote update logs numbered otherwise (clockcache.go).
+	clockNext  clockCache
+	clockDirty bool
+	ended      bool
 }
 
 // Now is the transaction's timestamp, fixed at Begin.
@@ -170,21 +193,27 @@ func (t *Tx) Now() time.Time { return t.now }
 // Commit commits.
 func (t *Tx) Commit() error {
 	err := t.tx.Commit()
-	t.release()
+	t.end(err == nil, err != nil)
 	return classify(err)
 }
 
 // Rollback rolls back; safe after Commit.
 func (t *Tx) Rollback() error {
 	err := t.tx.Rollback()
-	t.release()
+	t.end(false, false)
 	if err == sql.ErrTxDone {
 		return nil
 	}
 	return err
 }
 
-func (t *Tx) release() {
+// end publishes the stream clock and releases the writer slot, once.
+func (t *Tx) end(committed, commitFailed bool) {
+	if t.ended {
+		return
+	}
+	t.ended = true
+	t.publishClock(committed, commitFailed)
 	if t.unlock != nil {
 		t.unlock()
 	}

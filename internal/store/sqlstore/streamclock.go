@@ -61,7 +61,7 @@ func (t *Tx) raiseClockFloor(ctx context.Context) error {
 	if t.clockFloored {
 		return nil
 	}
-	seq, us, ok, err := t.sqliteClock(ctx)
+	seq, us, ok, err := t.cachedClock(func() (int64, int64, bool, error) { return t.sqliteClock(ctx) })
 	if err != nil || !ok {
 		return err
 	}
@@ -83,5 +83,5 @@ func (t *Tx) InsertUpdateLog(ctx context.Context, dt *meta.DocType, row doc.Doc,
 	}
 	ts := doc.FormatDatetime(creation)
 	row["name"], row["seq"], row["creation"], row["modified"] = doc.UpdateLogName(seq), seq, ts, ts
-	return seq, t.InsertRow(ctx, dt, row)
+	return seq, t.insertRow(ctx, dt, row)
 }

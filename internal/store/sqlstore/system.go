@@ -38,13 +38,14 @@ func (t *Tx) NextStreamSeq(ctx context.Context, now time.Time) (int64, time.Time
 	now = now.Truncate(time.Microsecond)
 	want := wallMicros(now)
 	var seq, at int64
-	if t.d.name == "sqlite" { // see streamclock.go
-		last, us, ok, err := t.sqliteClock(ctx)
+	if t.d.name == "sqlite" { // see streamclock.go and clockcache.go
+		last, us, ok, err := t.cachedClock(func() (int64, int64, bool, error) { return t.sqliteClock(ctx) })
 		if err != nil {
 			return 0, time.Time{}, err
 		}
 		if ok {
 			seq, at = last+1, max(us+1, want)
+			t.tookClock(seq, at)
 			if at == want {
 				return seq, now, nil
 			}
