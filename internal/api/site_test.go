@@ -116,6 +116,25 @@ func TestLogout(t *testing.T) {
 	}
 }
 
+// TestSessionOfChangedUser: a session is trusted for a few seconds without
+// reading it again, but not after its user is disabled or loses a role in
+// this process: the next request sees the change.
+func TestSessionOfChangedUser(t *testing.T) {
+	t.Parallel()
+	s := sitetest.NewSite(t, sitetest.Options{})
+	s.Admin().MustInsert(t, "User", map[string]any{"email": "clerk@example.com", "first_name": "Clerk", "new_password": "pw-clerk-1",
+		"roles": []any{map[string]any{"role": "System Manager"}}})
+	c := s.Login(t, "clerk@example.com", "pw-clerk-1")
+	c.Get(t, sitetest.Path("User"), nil).MustOK(t) // the session is now cached with System Manager
+	s.Admin().Do(t, http.MethodPut, sitetest.Path("User", "clerk@example.com"), map[string]any{"roles": []any{}}).MustOK(t)
+	c.Get(t, sitetest.Path("User"), nil).MustStatus(t, http.StatusForbidden)
+	if r := c.Get(t, "/api/method/frappe.auth.get_logged_user", nil).MustOK(t); r.Message() != "clerk@example.com" {
+		t.Fatalf("logged user %v", r.Message())
+	}
+	s.Admin().Do(t, http.MethodPut, sitetest.Path("User", "clerk@example.com"), map[string]any{"enabled": 0}).MustOK(t)
+	c.Get(t, "/api/method/frappe.auth.get_logged_user", nil).MustStatus(t, http.StatusForbidden)
+}
+
 // TestLogin_RateLimit: a burst of failed logins for one user ends in 429,
 // and then even the right password is refused until the window passes.
 func TestLogin_RateLimit(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"docstream/internal/perm"
 )
 
-// authTTL is how long a verified API key is trusted without reading the
+// authTTL is how long a verified API key (or session) is trusted without reading the
 // database again. Token-authenticated requests spent over a third of an
 // insert's server time re-verifying the same key; this process forgets every
 // entry as soon as any User is saved or deleted, and other processes sharing
@@ -43,6 +43,12 @@ func (c *authCache) put(key, secret string, u perm.User, now time.Time) {
 		c.m = map[string]authEntry{}
 	}
 	c.m[key] = authEntry{secret: sha256.Sum256([]byte(secret)), user: u, expires: now.Add(authTTL)}
+}
+
+func (c *authCache) forget(key string) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
 }
 
 func (c *authCache) clear() {
