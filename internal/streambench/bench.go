@@ -7,7 +7,9 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -433,6 +435,9 @@ type WriteResult struct {
 	N, Reps int
 	InProc  WriteRates
 	HTTP    WriteRates
+	// Split: this process (the producers) ran on CPU 0 with GOMAXPROCS 1,
+	// the streaming consumer in a `docstream serve` of its own on CPU 1.
+	Split bool
 }
 
 // WriteRates are insert rates on three producers.
@@ -501,11 +506,51 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 	if err := idle.closeConsumer(); err != nil {
 		return res, err
 	}
-	live, err := newPair(ctx, o, "write-live", nil, nil)
-	if err != nil {
-		return res, err
+	// The streaming consumer: on its own core in a process of its own, as
+	// it would be on a machine of its own, with the producers on the other
+	// core, when the machine allows; otherwise in this process.
+	var liveP *site.Site
+	var livePC *Client
+	var liveDone func() error
+	res.Split = o.Bin != "" && runtime.NumCPU() >= 2 && hasTaskset()
+	if res.Split {
+		pp, err := newProcPair(ctx, o, "write-live", "1")
+		if err != nil {
+			return res, err
+		}
+		cleanups = append(cleanups, pp.close)
+		liveP, livePC = pp.p, pp.pc
+		liveDone = func() error {
+			head, err := streamHead(ctx, pp.p)
+			for err == nil {
+				var cur Cursor
+				if cur, err = ReadCursor(ctx, pp.cc, pp.p.URL); err == nil && cur.LastSeq >= head {
+					return nil
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			return err
+		}
+		restore, err := pinProcess(0)
+		if err != nil {
+			return res, err
+		}
+		defer restore()
+	} else {
+		live, err := newPair(ctx, o, "write-live", nil, nil)
+		if err != nil {
+			return res, err
+		}
+		cleanups = append(cleanups, live.close)
+		liveP, livePC = live.p, live.pc
+		liveDone = func() error {
+			head, err := streamHead(ctx, live.p)
+			if err == nil {
+				err = waitCursor(ctx, live.c, live.p.URL, head, 20*time.Millisecond, nil)
+			}
+			return err
+		}
 	}
-	cleanups = append(cleanups, live.close)
 
 	aloneClient := NewClient(alone.URL)
 	if err := aloneClient.Login(ctx, "Administrator", AdminPassword); err != nil {
@@ -518,7 +563,7 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 		out *[]float64
 	}
 	targets := []target{{alone, aloneClient, &res.InProc.AllNone, &res.HTTP.AllNone}, {idle.p, idle.pc, &res.InProc.AllIdle, &res.HTTP.AllIdle},
-		{live.p, live.pc, &res.InProc.AllLive, &res.HTTP.AllLive}}
+		{liveP, livePC, &res.InProc.AllLive, &res.HTTP.AllLive}}
 	for r := range reps {
 		var inProc, rest [3]time.Duration
 		for start := 0; start < n; start += writeBlock {
@@ -551,11 +596,13 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 	}
 	res.InProc.finish()
 	res.HTTP.finish()
-	head, err := streamHead(ctx, live.p)
-	if err == nil {
-		err = waitCursor(ctx, live.c, live.p.URL, head, 20*time.Millisecond, nil)
-	}
-	return res, err
+	return res, liveDone()
+}
+
+// hasTaskset reports whether taskset(1) can pin a child process to a CPU.
+func hasTaskset() bool {
+	_, err := exec.LookPath("taskset")
+	return err == nil
 }
 
 // SetUpAndCreate logs in as Administrator and creates the benchmark DocType.
@@ -596,64 +643,92 @@ type RSSSample struct {
 	RSS     int64
 }
 
+// procPair is an in-process producer and a `docstream serve` consumer
+// subprocess (on cpus only, if set), subscribed to the benchmark DocType and
+// streaming.
+type procPair struct {
+	p        *site.Site
+	cons     *Server
+	pc, cc   *Client
+	cleanups []func()
+}
+
+func newProcPair(ctx context.Context, o *Options, name, cpus string) (*procPair, error) {
+	if o.Bin == "" {
+		return nil, errors.New("no docstream binary for the subprocess consumer")
+	}
+	pp := &procPair{}
+	root, err := os.MkdirTemp(o.Dir, name+"-")
+	if err != nil {
+		return nil, err
+	}
+	pDB, err := o.dsn(ctx, "bench_"+name+"p", &pp.cleanups)
+	if err != nil {
+		pp.close()
+		return nil, err
+	}
+	cDB, err := o.dsn(ctx, "bench_"+name+"c", &pp.cleanups)
+	if err != nil {
+		pp.close()
+		return nil, err
+	}
+	if pp.p, err = OpenSite(ctx, SiteOptions{Dir: filepath.Join(root, "producer"), DB: pDB, Stream: o.Stream}); err != nil {
+		pp.close()
+		return nil, err
+	}
+	p := pp.p
+	pp.cleanups = append(pp.cleanups, func() { p.Close(context.Background()) })
+	addr, err := FreeAddr()
+	if err != nil {
+		pp.close()
+		return nil, err
+	}
+	pp.cons = &Server{Bin: o.Bin, Addr: addr, Dir: filepath.Join(root, "consumer"), DB: cDB, CPUs: cpus}
+	if err := pp.cons.Start(ctx); err != nil {
+		pp.close()
+		return nil, err
+	}
+	pp.cleanups = append(pp.cleanups, pp.cons.Stop)
+	pp.pc, pp.cc = NewClient(p.URL), NewClient(pp.cons.URL())
+	keys, err := SetUpSubscriber(ctx, pp.pc)
+	if err == nil {
+		_, err = SetUpSubscriber(ctx, pp.cc)
+	}
+	if err == nil {
+		err = CreateDocTypes(ctx, pp.pc, BenchDocTypeDef())
+	}
+	if err == nil {
+		err = CreateDocTypes(ctx, pp.cc, BenchDocTypeDef())
+	}
+	if err == nil {
+		err = Subscribe(ctx, pp.cc, pp.pc, p.URL, pp.cons.URL(), keys, Subscription{DocType: BenchDocType, UseSameName: true, NoBackfill: true})
+	}
+	if err != nil {
+		pp.close()
+		return nil, err
+	}
+	return pp, nil
+}
+
+func (pp *procPair) close() {
+	for i := len(pp.cleanups) - 1; i >= 0; i-- {
+		pp.cleanups[i]()
+	}
+	pp.cleanups = nil
+}
+
 // DrainRSS is benchmark (d): the consumer runs as a `docstream serve`
 // subprocess; n changes are written on the (in-process) producer while it is
 // stopped; it is started again and its resident memory is sampled while it
 // drains the backlog. PeakRSS is its VmHWM at the end.
 func DrainRSS(ctx context.Context, o *Options, n int) (RSSResult, error) {
 	res := RSSResult{N: n}
-	if o.Bin == "" {
-		return res, errors.New("no docstream binary for the subprocess consumer")
-	}
-	var cleanups []func()
-	defer func() {
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
-	}()
-	root, err := os.MkdirTemp(o.Dir, "rss-")
+	pp, err := newProcPair(ctx, o, "rss", "")
 	if err != nil {
 		return res, err
 	}
-	pDB, err := o.dsn(ctx, "bench_rp", &cleanups)
-	if err != nil {
-		return res, err
-	}
-	cDB, err := o.dsn(ctx, "bench_rc", &cleanups)
-	if err != nil {
-		return res, err
-	}
-	p, err := OpenSite(ctx, SiteOptions{Dir: filepath.Join(root, "producer"), DB: pDB, Stream: o.Stream})
-	if err != nil {
-		return res, err
-	}
-	cleanups = append(cleanups, func() { p.Close(context.Background()) })
-	addr, err := FreeAddr()
-	if err != nil {
-		return res, err
-	}
-	cons := &Server{Bin: o.Bin, Addr: addr, Dir: filepath.Join(root, "consumer"), DB: cDB}
-	if err := cons.Start(ctx); err != nil {
-		return res, err
-	}
-	cleanups = append(cleanups, cons.Stop)
-	pc, cc := NewClient(p.URL), NewClient(cons.URL())
-	keys, err := SetUpSubscriber(ctx, pc)
-	if err == nil {
-		_, err = SetUpSubscriber(ctx, cc)
-	}
-	if err == nil {
-		err = CreateDocTypes(ctx, pc, BenchDocTypeDef())
-	}
-	if err == nil {
-		err = CreateDocTypes(ctx, cc, BenchDocTypeDef())
-	}
-	if err == nil {
-		err = Subscribe(ctx, cc, pc, p.URL, cons.URL(), keys, Subscription{DocType: BenchDocType, UseSameName: true, NoBackfill: true})
-	}
-	if err != nil {
-		return res, err
-	}
+	defer pp.close()
+	p, cons, cc := pp.p, pp.cons, pp.cc
 	cons.Stop()
 	step := max(n/10, 1000)
 	next := step

@@ -24,6 +24,7 @@ type Server struct {
 	Dir  string   // --data
 	DB   string   // --db (PostgreSQL DSN), optional
 	Env  []string // extra environment (e.g. DOCSTREAM_STREAM_CATCHUP=1s)
+	CPUs string   // run it on these CPUs only (taskset -c), if set
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -65,6 +66,9 @@ func (s *Server) Start(ctx context.Context) error {
 	s.starts++
 	fmt.Fprintf(logf, "---- start %d at %s\n", s.starts, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(s.Bin, args...)
+	if s.CPUs != "" {
+		cmd = exec.Command("taskset", append([]string{"-c", s.CPUs, s.Bin}, args...)...) // taskset execs the binary: same pid
+	}
 	cmd.Env = append(os.Environ(), s.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
