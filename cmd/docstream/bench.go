@@ -197,16 +197,18 @@ func benchStream(ctx context.Context, args []string) error {
 			b.K, b.PutToVisible.P50, b.PutToVisible.P90, b.PutToVisible.P99, b.PutToVisible.Max, b.PutAck.P50, b.CommitToVisible.P50, b.CommitToVisible.P99, pr, ratio, met)
 	}
 	if run("c") {
-		where := "consumer streaming meanwhile in this process"
-		if c.Split {
-			where = "consumer streaming meanwhile in a `docstream serve` of its own on CPU 1, the producers on CPU 0 (GOMAXPROCS 1)"
+		where := func(r streambench.WriteRates) string {
+			if c.Split {
+				return fmt.Sprintf("with the producer on CPU 0 only (GOMAXPROCS 1): no consumer %s/s, consumer streaming meanwhile (a `docstream serve` of its own on CPU 1)", thousands(r.NoneSplit))
+			}
+			return "consumer streaming meanwhile in this process"
 		}
 		for _, v := range []struct {
 			how string
 			r   streambench.WriteRates
 		}{{"in-process (document service)", c.InProc}, {"REST API (POST /api/resource, keep-alive)", c.HTTP}} {
 			fmt.Fprintf(w, "| (c) producer writes, %s: %s single-insert transactions, interleaved in blocks of 100, median of %d (ratios: median of each repetition's) | no consumer %s/s; consumer approved but stopped %s/s (**%.2f**); %s %s/s (**%.2f**) | – | – | ≥ 0.75 of no consumer | %s |\n",
-				v.how, thousands(float64(c.N)), c.Reps, thousands(v.r.None), thousands(v.r.LoggedIdle), v.r.RatioIdle, where, thousands(v.r.LoggedLive), v.r.RatioLive,
+				v.how, thousands(float64(c.N)), c.Reps, thousands(v.r.None), thousands(v.r.LoggedIdle), v.r.RatioIdle, where(v.r), thousands(v.r.LoggedLive), v.r.RatioLive,
 				yesNo(v.r.RatioIdle >= 0.75 && v.r.RatioLive >= 0.75))
 		}
 	}

@@ -446,19 +446,27 @@ type WriteRates struct {
 	LoggedIdle float64 // one approved consumer, stopped: update logs are written, nobody pulls
 	LoggedLive float64 // one approved consumer streaming from the producer meanwhile
 	RatioIdle  float64 // LoggedIdle / None
-	RatioLive  float64 // LoggedLive / None
-	AllNone    []float64
-	AllIdle    []float64
-	AllLive    []float64
+	RatioLive  float64 // LoggedLive / None, or / NoneSplit when measured
+	// NoneSplit: no consumer, measured as LoggedLive is when the streaming
+	// consumer has a CPU of its own (WriteResult.Split): on the other CPU.
+	NoneSplit    float64
+	AllNone      []float64
+	AllIdle      []float64
+	AllLive      []float64
+	AllNoneSplit []float64
 }
 
 // finish takes the medians. Each ratio is the median of the repetitions'
 // ratios: the three rates of a repetition were measured side by side.
 func (w *WriteRates) finish() {
 	w.None, w.LoggedIdle, w.LoggedLive = median(w.AllNone), median(w.AllIdle), median(w.AllLive)
+	base := w.AllNone
+	if len(w.AllNoneSplit) > 0 {
+		w.NoneSplit, base = median(w.AllNoneSplit), w.AllNoneSplit
+	}
 	var idle, live []float64
 	for i := range w.AllNone {
-		idle, live = append(idle, w.AllIdle[i]/w.AllNone[i]), append(live, w.AllLive[i]/w.AllNone[i])
+		idle, live = append(idle, w.AllIdle[i]/w.AllNone[i]), append(live, w.AllLive[i]/base[i])
 	}
 	w.RatioIdle, w.RatioLive = median(idle), median(live)
 }
@@ -520,22 +528,19 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 		}
 		cleanups = append(cleanups, pp.close)
 		liveP, livePC = pp.p, pp.pc
-		liveDone = func() error {
+		liveDone = func() error { // the consumer has applied every change
 			head, err := streamHead(ctx, pp.p)
-			for err == nil {
+			for give := time.Now().Add(2 * time.Minute); err == nil; time.Sleep(20 * time.Millisecond) {
 				var cur Cursor
 				if cur, err = ReadCursor(ctx, pp.cc, pp.p.URL); err == nil && cur.LastSeq >= head {
 					return nil
 				}
-				time.Sleep(20 * time.Millisecond)
+				if err == nil && time.Now().After(give) {
+					err = fmt.Errorf("the streaming consumer is at %d of %d after 2 minutes (log: %s)", cur.LastSeq, head, pp.cons.LogTail(10))
+				}
 			}
 			return err
 		}
-		restore, err := pinProcess(0)
-		if err != nil {
-			return res, err
-		}
-		defer restore()
 	} else {
 		live, err := newPair(ctx, o, "write-live", nil, nil)
 		if err != nil {
@@ -556,30 +561,59 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 	if err := aloneClient.Login(ctx, "Administrator", AdminPassword); err != nil {
 		return res, err
 	}
+	// With Split, the streaming producer and a second run of the lone one
+	// are measured on CPU 0 only, the consumer having CPU 1; the lone and
+	// the stopped-consumer producers keep both CPUs, as nothing else runs.
 	type target struct {
-		s   *site.Site
-		c   *Client
-		in  *[]float64
-		out *[]float64
+		s       *site.Site
+		c       *Client
+		in, out *[]float64
+		pinned  bool
+		prefix  string
 	}
-	targets := []target{{alone, aloneClient, &res.InProc.AllNone, &res.HTTP.AllNone}, {idle.p, idle.pc, &res.InProc.AllIdle, &res.HTTP.AllIdle},
-		{liveP, livePC, &res.InProc.AllLive, &res.HTTP.AllLive}}
+	targets := []target{{alone, aloneClient, &res.InProc.AllNone, &res.HTTP.AllNone, false, "W"},
+		{idle.p, idle.pc, &res.InProc.AllIdle, &res.HTTP.AllIdle, false, "W"},
+		{liveP, livePC, &res.InProc.AllLive, &res.HTTP.AllLive, res.Split, "W"}}
+	if res.Split {
+		targets = append(targets, target{alone, aloneClient, &res.InProc.AllNoneSplit, &res.HTTP.AllNoneSplit, true, "P"})
+	}
+	var unpin func()
+	defer func() {
+		if unpin != nil {
+			unpin()
+		}
+	}()
+	pin := func(on bool) error {
+		switch {
+		case on && unpin == nil:
+			var err error
+			unpin, err = pinProcess(0)
+			return err
+		case !on && unpin != nil:
+			unpin()
+			unpin = nil
+		}
+		return nil
+	}
 	for r := range reps {
-		var inProc, rest [3]time.Duration
+		inProc, rest := make([]time.Duration, len(targets)), make([]time.Duration, len(targets))
 		for start := 0; start < n; start += writeBlock {
 			end := min(start+writeBlock, n)
 			for k := range targets {
 				j := (k + start/writeBlock) % len(targets) // each goes first in turn
 				v := targets[j]
+				if err := pin(v.pinned); err != nil {
+					return res, err
+				}
 				t0 := time.Now()
 				for i := start; i < end; i++ {
-					if _, err := v.s.App.Insert(ctx, app.Admin(), BenchDocType, doc.Doc(CustomerDoc(fmt.Sprintf("W%d-", r), i)), app.Opts{}); err != nil {
+					if _, err := v.s.App.Insert(ctx, app.Admin(), BenchDocType, doc.Doc(CustomerDoc(fmt.Sprintf("%s%d-", v.prefix, r), i)), app.Opts{}); err != nil {
 						return res, err
 					}
 				}
 				t1 := time.Now()
 				for i := start; i < end; i++ {
-					if _, err := v.c.Insert(ctx, BenchDocType, CustomerDoc(fmt.Sprintf("H%d-", r), i)); err != nil {
+					if _, err := v.c.Insert(ctx, BenchDocType, CustomerDoc(fmt.Sprintf("H%s%d-", v.prefix, r), i)); err != nil {
 						return res, err
 					}
 				}
@@ -587,12 +621,18 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 				rest[j] += time.Since(t1)
 			}
 		}
+		if err := pin(false); err != nil {
+			return res, err
+		}
 		for j, v := range targets {
 			*v.in = append(*v.in, float64(n)/inProc[j].Seconds())
 			*v.out = append(*v.out, float64(n)/rest[j].Seconds())
 		}
 		o.logf("  (c) rep %d in-process: none %.0f/s, consumer stopped %.0f/s, consumer streaming %.0f/s; REST API: %.0f/s, %.0f/s, %.0f/s", r+1,
 			res.InProc.AllNone[r], res.InProc.AllIdle[r], res.InProc.AllLive[r], res.HTTP.AllNone[r], res.HTTP.AllIdle[r], res.HTTP.AllLive[r])
+		if res.Split {
+			o.logf("      no consumer on CPU 0 only (the streaming one's baseline): in-process %.0f/s, REST API %.0f/s", res.InProc.AllNoneSplit[r], res.HTTP.AllNoneSplit[r])
+		}
 	}
 	res.InProc.finish()
 	res.HTTP.finish()
