@@ -93,6 +93,9 @@ func benchStream(ctx context.Context, args []string) error {
 		return err
 	}
 	o := &streambench.Options{Dir: work, DB: *db, Bin: bin, Progress: os.Stderr}
+	if o.Stream, err = streamConfigFromEnv(); err != nil { // the in-process sites take the same settings as serve
+		return err
+	}
 	store := "SQLite (WAL, synchronous=NORMAL)"
 	if *db != "" {
 		store = "PostgreSQL"
