@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"strings"
 	"time"
@@ -60,8 +61,20 @@ func benchStream(ctx context.Context, args []string) error {
 	pouchN := fs.Int("pouchdb-n", 0, "PouchDB one-shot size (default: --n)")
 	jsonOut := fs.String("json", "", "also write the raw results as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (both in-process sites) to this file")
+	traceOut := fs.String("trace", "", "write an execution trace of this process to this file (go tool trace)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *traceOut != "" {
+		f, err := os.Create(*traceOut)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
