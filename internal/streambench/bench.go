@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -702,12 +703,13 @@ func newProcPair(ctx context.Context, o *Options, name, cpus string) (*procPair,
 	if err != nil {
 		return nil, err
 	}
-	pDB, err := o.dsn(ctx, "bench_"+name+"p", &pp.cleanups)
+	schema := "bench_" + strings.ReplaceAll(name, "-", "_") // a PostgreSQL schema name prefix
+	pDB, err := o.dsn(ctx, schema+"_p", &pp.cleanups)
 	if err != nil {
 		pp.close()
 		return nil, err
 	}
-	cDB, err := o.dsn(ctx, "bench_"+name+"c", &pp.cleanups)
+	cDB, err := o.dsn(ctx, schema+"_c", &pp.cleanups)
 	if err != nil {
 		pp.close()
 		return nil, err

@@ -1,0 +1,42 @@
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"docstream/internal/sitetest"
+)
+
+// TestBenchStreamRuns runs `docstream bench stream` at a tiny scale, (a) to
+// (d) without the PouchDB baseline, on SQLite and (when configured) on
+// PostgreSQL, as docs/benchmarks.md tells a reader to: every benchmark
+// completes and reports its row. The figures themselves are not checked
+// here (speed is measured, not asserted); the harness is: it starts
+// subprocess consumers, pins CPUs and makes PostgreSQL schemas.
+func TestBenchStreamRuns(t *testing.T) {
+	bin := docstreamBinary(t)
+	stores := map[string]string{"sqlite": ""}
+	if sitetest.PostgresDSN() != "" {
+		stores["postgres"] = sitetest.PostgresDSN()
+	}
+	for name, dsn := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"bench", "stream", "--pouchdb", "off", "--dir", t.TempDir(),
+				"--n", "300", "--live", "20", "--warmup", "2", "--write-n", "150", "--write-reps", "1", "--rss-n", "1000"}
+			if dsn != "" {
+				args = append(args, "--db", dsn)
+			}
+			out, err := exec.Command(bin, args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("docstream %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+			for _, row := range []string{"| (a) backlog", "| (b) live", "| (c) producer writes, in-process", "| (c) producer writes, REST API", "| (d) memory"} {
+				if !strings.Contains(string(out), row) {
+					t.Errorf("no %q row in the report:\n%s", row, out)
+				}
+			}
+		})
+	}
+}
