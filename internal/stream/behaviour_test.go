@@ -389,3 +389,49 @@ func TestCreateThenUpdateInOnePage(t *testing.T) {
 		}
 	})
 }
+
+// TestBusyConsumerAnsweredInBatches: a native consumer whose last answer
+// carried several changes is answered at most once per BatchWindow, so
+// changes that come one after another reach it in one page (one transaction
+// on the consumer: its Sync Log rows share a creation time) rather than a
+// pull each. With a window of a second: two changes in one transaction make
+// an answer of two, then three changes 20 ms apart are one page.
+func TestBusyConsumerAnsweredInBatches(t *testing.T) {
+	t.Parallel()
+	cfg := fastStream()
+	cfg.BatchWindow = time.Second
+	p, c := startSite(t, cfg), startSite(t, fastStream())
+	noteDocTypes(t, p.Site)
+	noteDocTypes(t, c.Site)
+	subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1), "backfill": int64(0)})
+	ctx := context.Background()
+	err := p.App.Update(ctx, func(tx *app.Tx) error {
+		for _, title := range []string{"first", "second"} {
+			if _, err := tx.Insert(ctx, app.Admin(), "Note", doc.Doc{"title": title}, app.Opts{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "first and second", 10*time.Second, func() bool { return find(c.Site, "Note", "second") != nil })
+	for _, title := range []string{"a", "b", "c"} {
+		mustInsert(t, p.Site, "Note", doc.Doc{"title": title})
+		time.Sleep(20 * time.Millisecond)
+	}
+	eventually(t, "a, b and c", 10*time.Second, func() bool { return find(c.Site, "Note", "c") != nil })
+	created := map[string]bool{}
+	for _, title := range []string{"a", "b", "c"} {
+		rows, err := c.App.List(ctx, app.Admin(), app.ListArgs{DocType: "Event Sync Log", Fields: []any{"creation"},
+			Filters: map[string]any{"docname": title}})
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("sync log of %s: %v %v", title, rows, err)
+		}
+		created[rows[0].Str("creation")] = true
+	}
+	if len(created) != 1 {
+		t.Errorf("a, b and c were applied in %d transactions (%v), want one page", len(created), created)
+	}
+}

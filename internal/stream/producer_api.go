@@ -200,6 +200,15 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 		defer s.pollEnded(p.consumer)
 	}
 	for {
+		if d := s.batchWait(p.consumer); p.native && p.wait > 0 && d > 0 {
+			t := time.NewTimer(min(d, time.Until(deadline)))
+			select {
+			case <-t.C:
+			case <-c.Ctx.Done():
+				t.Stop()
+				return []any{}, nil
+			}
+		}
 		wake := s.newLogs.Wait()
 		logs, head, scanned, more, err := s.serveLogs(c.Ctx, c.User, p)
 		if err != nil {
@@ -220,6 +229,9 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 				if len(logs) > 0 { // else its cursor cannot move: no use
 					s.renotifyUntilPulled(p.consumer)
 				}
+			}
+			if p.native && p.wait > 0 {
+				s.pollAnswered(p.consumer, len(logs), p.limit)
 			}
 			s.Metrics.LogsServed.WithLabelValues(p.consumer).Add(float64(len(logs)))
 			return logs, nil
