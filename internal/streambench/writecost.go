@@ -1,0 +1,299 @@
+package streambench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+
+	"docstream/internal/app"
+	"docstream/internal/doc"
+	"docstream/internal/site"
+)
+
+// WriteResult is benchmark (c): single-document inserts per second on a
+// producer, through the document service in-process and through the REST
+// API, median of the repetitions.
+type WriteResult struct {
+	N, Reps int
+	InProc  WriteRates
+	HTTP    WriteRates
+	// Split: this process (the producers) ran on CPU 0 with GOMAXPROCS 1,
+	// the streaming consumer in a `docstream serve` of its own on CPU 1.
+	Split bool
+}
+
+// WriteRates are insert rates on three producers.
+type WriteRates struct {
+	None       float64 // no consumer
+	LoggedIdle float64 // one approved consumer, stopped: update logs are written, nobody pulls
+	LoggedLive float64 // one approved consumer streaming from the producer meanwhile
+	RatioIdle  float64 // LoggedIdle / None
+	RatioLive  float64 // LoggedLive / None, or / NoneSplit when measured
+	// NoneSplit: no consumer, measured as LoggedLive is when the streaming
+	// consumer has a CPU of its own (WriteResult.Split): on the other CPU.
+	NoneSplit    float64
+	AllNone      []float64
+	AllIdle      []float64
+	AllLive      []float64
+	AllNoneSplit []float64
+}
+
+// finish takes the medians. Each ratio is the median of the repetitions'
+// ratios: the three rates of a repetition were measured side by side.
+func (w *WriteRates) finish() {
+	w.None, w.LoggedIdle, w.LoggedLive = median(w.AllNone), median(w.AllIdle), median(w.AllLive)
+	base := w.AllNone
+	if len(w.AllNoneSplit) > 0 {
+		w.NoneSplit, base = median(w.AllNoneSplit), w.AllNoneSplit
+	}
+	var idle, live []float64
+	for i := range w.AllNone {
+		idle, live = append(idle, w.AllIdle[i]/w.AllNone[i]), append(live, w.AllLive[i]/base[i])
+	}
+	w.RatioIdle, w.RatioLive = median(idle), median(live)
+}
+
+// writeBlock is how many inserts one producer makes before the next one
+// takes over, within a repetition: on a shared machine the speed changes
+// from one second to the next, and small interleaved blocks expose the
+// three producers to the same changes.
+const writeBlock = 100
+
+// WriteCost is benchmark (c): n documents inserted one per transaction
+// through the document service, and n through the REST API, on three
+// producers (no consumer; an approved consumer that is stopped; an approved
+// consumer streaming), reps times, interleaved in blocks of writeBlock so
+// that the three tables grow alike and share the machine's moods.
+func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error) {
+	res := WriteResult{N: n, Reps: reps}
+	var cleanups []func()
+	defer func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}()
+	root, err := os.MkdirTemp(o.Dir, "write-")
+	if err != nil {
+		return res, err
+	}
+	dsn, err := o.dsn(ctx, "bench_w", &cleanups)
+	if err != nil {
+		return res, err
+	}
+	alone, err := OpenSite(ctx, SiteOptions{Dir: filepath.Join(root, "alone"), DB: dsn, Stream: o.Stream})
+	if err != nil {
+		return res, err
+	}
+	cleanups = append(cleanups, func() { alone.Close(context.Background()) })
+	if err := SetUpAndCreate(ctx, NewClient(alone.URL)); err != nil {
+		return res, err
+	}
+	idle, err := newPair(ctx, o, "write-idle", nil, nil)
+	if err != nil {
+		return res, err
+	}
+	cleanups = append(cleanups, idle.close)
+	if err := idle.closeConsumer(); err != nil {
+		return res, err
+	}
+	// The streaming consumer: on its own core in a process of its own, as
+	// it would be on a machine of its own, with the producers on the other
+	// core, when the machine allows; otherwise in this process.
+	var liveP *site.Site
+	var livePC *Client
+	var liveDone func() error
+	res.Split = o.Bin != "" && runtime.NumCPU() >= 2 && hasTaskset()
+	if res.Split {
+		pp, err := newProcPair(ctx, o, "write-live", "1")
+		if err != nil {
+			return res, err
+		}
+		cleanups = append(cleanups, pp.close)
+		liveP, livePC = pp.p, pp.pc
+		liveDone = func() error { // the consumer has applied every change
+			head, err := streamHead(ctx, pp.p)
+			for give := time.Now().Add(2 * time.Minute); err == nil; time.Sleep(20 * time.Millisecond) {
+				var cur Cursor
+				if cur, err = ReadCursor(ctx, pp.cc, pp.p.URL); err == nil && cur.LastSeq >= head {
+					return nil
+				}
+				if err == nil && time.Now().After(give) {
+					err = fmt.Errorf("the streaming consumer is at %d of %d after 2 minutes (log: %s)", cur.LastSeq, head, pp.cons.LogTail(10))
+				}
+			}
+			return err
+		}
+	} else {
+		live, err := newPair(ctx, o, "write-live", nil, nil)
+		if err != nil {
+			return res, err
+		}
+		cleanups = append(cleanups, live.close)
+		liveP, livePC = live.p, live.pc
+		liveDone = func() error {
+			head, err := streamHead(ctx, live.p)
+			if err == nil {
+				err = waitCursor(ctx, live.c, live.p.URL, head, 20*time.Millisecond, nil)
+			}
+			return err
+		}
+	}
+
+	aloneClient := NewClient(alone.URL)
+	if err := aloneClient.Login(ctx, "Administrator", AdminPassword); err != nil {
+		return res, err
+	}
+	// With Split, the streaming producer and a second run of the lone one
+	// are measured on CPU 0 only, the consumer having CPU 1; the lone and
+	// the stopped-consumer producers keep both CPUs, as nothing else runs.
+	type target struct {
+		s       *site.Site
+		c       *Client
+		in, out *[]float64
+		pinned  bool
+		prefix  string
+	}
+	targets := []target{{alone, aloneClient, &res.InProc.AllNone, &res.HTTP.AllNone, false, "W"},
+		{idle.p, idle.pc, &res.InProc.AllIdle, &res.HTTP.AllIdle, false, "W"},
+		{liveP, livePC, &res.InProc.AllLive, &res.HTTP.AllLive, res.Split, "W"}}
+	if res.Split {
+		targets = append(targets, target{alone, aloneClient, &res.InProc.AllNoneSplit, &res.HTTP.AllNoneSplit, true, "P"})
+	}
+	var unpin func()
+	defer func() {
+		if unpin != nil {
+			unpin()
+		}
+	}()
+	pin := func(on bool) error {
+		switch {
+		case on && unpin == nil:
+			var err error
+			unpin, err = pinProcess(0)
+			return err
+		case !on && unpin != nil:
+			unpin()
+			unpin = nil
+		}
+		return nil
+	}
+	for r := range reps {
+		inProc, rest := make([]time.Duration, len(targets)), make([]time.Duration, len(targets))
+		for start := 0; start < n; start += writeBlock {
+			end := min(start+writeBlock, n)
+			for k := range targets {
+				j := (k + start/writeBlock) % len(targets) // each goes first in turn
+				v := targets[j]
+				if err := pin(v.pinned); err != nil {
+					return res, err
+				}
+				t0 := time.Now()
+				for i := start; i < end; i++ {
+					if _, err := v.s.App.Insert(ctx, app.Admin(), BenchDocType, doc.Doc(CustomerDoc(fmt.Sprintf("%s%d-", v.prefix, r), i)), app.Opts{}); err != nil {
+						return res, err
+					}
+				}
+				t1 := time.Now()
+				for i := start; i < end; i++ {
+					if _, err := v.c.Insert(ctx, BenchDocType, CustomerDoc(fmt.Sprintf("H%s%d-", v.prefix, r), i)); err != nil {
+						return res, err
+					}
+				}
+				inProc[j] += t1.Sub(t0)
+				rest[j] += time.Since(t1)
+			}
+		}
+		if err := pin(false); err != nil {
+			return res, err
+		}
+		for j, v := range targets {
+			*v.in = append(*v.in, float64(n)/inProc[j].Seconds())
+			*v.out = append(*v.out, float64(n)/rest[j].Seconds())
+		}
+		o.logf("  (c) rep %d in-process: none %.0f/s, consumer stopped %.0f/s, consumer streaming %.0f/s; REST API: %.0f/s, %.0f/s, %.0f/s", r+1,
+			res.InProc.AllNone[r], res.InProc.AllIdle[r], res.InProc.AllLive[r], res.HTTP.AllNone[r], res.HTTP.AllIdle[r], res.HTTP.AllLive[r])
+		if res.Split {
+			o.logf("      no consumer on CPU 0 only (the streaming one's baseline): in-process %.0f/s, REST API %.0f/s", res.InProc.AllNoneSplit[r], res.HTTP.AllNoneSplit[r])
+		}
+	}
+	res.InProc.finish()
+	res.HTTP.finish()
+	return res, liveDone()
+}
+
+// hasTaskset reports whether taskset(1) can pin a child process to a CPU.
+func hasTaskset() bool {
+	_, err := exec.LookPath("taskset")
+	return err == nil
+}
+
+// SetUpAndCreate logs in as Administrator and creates the benchmark DocType.
+func SetUpAndCreate(ctx context.Context, c *Client) error {
+	if err := c.Login(ctx, "Administrator", AdminPassword); err != nil {
+		return err
+	}
+	return CreateDocTypes(ctx, c, BenchDocTypeDef())
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// ProducerForWrites opens a producer with the benchmark DocType and, unless
+// consumer is "", an approved consumer that keeps streaming ("streaming") or
+// is stopped ("stopped": every insert writes an update log, nobody pulls).
+// cleanup closes everything.
+func ProducerForWrites(ctx context.Context, o *Options, consumer string) (*site.Site, func(), error) {
+	if consumer != "" {
+		pr, err := newPair(ctx, o, "writes", nil, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		if consumer == "stopped" {
+			if err := pr.closeConsumer(); err != nil {
+				pr.close()
+				return nil, nil, err
+			}
+		}
+		return pr.p, pr.close, nil
+	}
+	var cleanups []func()
+	done := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	dsn, err := o.dsn(ctx, "bench_w", &cleanups)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp(o.Dir, "alone-")
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	s, err := OpenSite(ctx, SiteOptions{Dir: dir, DB: dsn, Stream: o.Stream})
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	cleanups = append(cleanups, func() { s.Close(context.Background()) })
+	if err := SetUpAndCreate(ctx, NewClient(s.URL)); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return s, done, nil
+}
