@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -58,6 +59,48 @@ func BenchmarkConditionCost(b *testing.B) {
 				pull()
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
+		})
+	}
+}
+
+// BenchmarkServePull measures what serving one native pull costs the
+// producer, for pages of 1, 5 and 50 events: a consumer that keeps up with
+// a stream pulls every few changes, so this fixed cost is most of what a
+// streaming consumer adds to the producer (docs/benchmarks.md, aim (c)).
+//
+//	go test ./internal/stream -run '^$' -bench ServePull
+func BenchmarkServePull(b *testing.B) {
+	p := startSiteDB(b, b.TempDir(), "127.0.0.1:0", "", fastStream())
+	noteDocTypes(b, p.Site)
+	consumer := "http://127.0.0.1:1"
+	if _, err := p.App.Insert(context.Background(), app.Admin(), "Event Consumer", doc.Doc{"callback_url": consumer,
+		"user": subscriber, "api_key": "k", "api_secret": "s", "incoming_change": int64(1),
+		"consumer_doctypes": []doc.Doc{{"ref_doctype": "Note", "status": "Approved"}}},
+		app.Opts{IgnorePermissions: true}); err != nil {
+		b.Fatal(err)
+	}
+	const n = 200
+	for i := range n {
+		if _, err := p.App.Insert(context.Background(), app.Admin(), "Note", doc.Doc{"title": fmt.Sprintf("s%04d", i)}, app.Opts{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	client := &http.Client{}
+	for _, page := range []int{1, 5, 50} {
+		b.Run(fmt.Sprintf("page=%d", page), func(b *testing.B) {
+			form := url.Values{"cmd": {stream.PrefixApp + ".event_update_log.event_update_log.get_update_logs_for_consumer"},
+				"event_consumer": {consumer}, "doctypes": {`["Note"]`}, "after_seq": {strconv.Itoa(n - page)}, "limit": {"500"}}
+			for b.Loop() {
+				req, _ := http.NewRequest(http.MethodPost, p.URL+"/", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Authorization", "token "+p.key+":"+p.secret)
+				resp, err := client.Do(req)
+				if err != nil || resp.StatusCode != 200 {
+					b.Fatalf("pull: %v %v", err, resp)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
 		})
 	}
 }

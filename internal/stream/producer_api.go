@@ -288,8 +288,7 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 		if !perm.Can(eul, u, perm.Read, "") {
 			return errs.Permission("No permission to read Event Update Log")
 		}
-		ec, _ := t.Meta("Event Consumer")
-		consumer, err := t.Load(ctx, ec, p.consumer, false)
+		consumer, err := s.consumerDoc(ctx, t, p.consumer, p.native)
 		if err != nil {
 			return err
 		}

@@ -53,6 +53,49 @@ func (c *loggedCache) get(ctx context.Context, t *app.Tx) (map[string][]string, 
 	return set, nil
 }
 
+// consumerCache keeps the Event Consumer documents native pulls read, keyed
+// by the metadata version as loggedCache is: every save or deletion of an
+// Event Consumer bumps it (config_producer.go). Loading the document and its
+// rows was a tenth of serving a small page (BenchmarkServePull). Its
+// acknowledgement fields are written without a save, so they are stale here:
+// native pulls do not read them from the document.
+type consumerCache struct {
+	mu      sync.Mutex
+	version int64
+	docs    map[string]doc.Doc
+}
+
+// consumerDoc loads an Event Consumer, from the cache for a native pull. The
+// document returned may be shared: it must not be changed.
+func (s *Streamer) consumerDoc(ctx context.Context, t *app.Tx, name string, native bool) (doc.Doc, error) {
+	c := &s.consumers
+	cacheable := native && t.Version > 0
+	if cacheable {
+		c.mu.Lock()
+		d, ok := c.docs[name]
+		ok = ok && c.version == t.Version
+		c.mu.Unlock()
+		if ok {
+			return d, nil
+		}
+	}
+	ec, err := t.Meta("Event Consumer")
+	if err != nil {
+		return nil, err
+	}
+	d, err := t.Load(ctx, ec, name, false)
+	if err != nil || !cacheable {
+		return d, err
+	}
+	c.mu.Lock()
+	if c.version != t.Version || c.docs == nil {
+		c.version, c.docs = t.Version, map[string]doc.Doc{}
+	}
+	c.docs[name] = d
+	c.mu.Unlock()
+	return d, nil
+}
+
 // registerProducerHooks writes an Event Update Log for every create, update
 // (including submit, cancel and updates after submit, which Frappe misses)
 // and delete of a DocType that has an approved consumer, in the same

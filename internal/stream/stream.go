@@ -84,8 +84,9 @@ type Streamer struct {
 	// PostgreSQL database wait for the lease to expire.
 	Owner string
 
-	logged  loggedCache
-	newLogs *broadcast // wakes long-polls when update logs commit
+	logged    loggedCache
+	consumers consumerCache // producer side: Event Consumers of native pulls
+	newLogs   *broadcast    // wakes long-polls when update logs commit
 
 	mu        sync.Mutex
 	ctx       context.Context
