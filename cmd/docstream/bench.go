@@ -223,8 +223,8 @@ func benchStream(ctx context.Context, args []string) error {
 			how string
 			r   streambench.WriteRates
 		}{{"in-process (document service)", c.InProc}, {"REST API (POST /api/resource, keep-alive)", c.HTTP}} {
-			fmt.Fprintf(w, "| (c) producer writes, %s: %s single-insert transactions, interleaved in blocks of 100, median of %d (ratios: median of each repetition's) | no consumer %s/s; consumer approved but stopped %s/s (**%.2f**); %s %s/s (**%.2f**) | – | – | ≥ 0.75 of no consumer | %s |\n",
-				v.how, thousands(float64(c.N)), c.Reps, thousands(v.r.None), thousands(v.r.LoggedIdle), v.r.RatioIdle, where(v.r), thousands(v.r.LoggedLive), v.r.RatioLive,
+			fmt.Fprintf(w, "| (c) producer writes, %s: %s single-insert transactions, interleaved in blocks of %s, median of %d (ratios: median of each repetition's) | no consumer %s/s; consumer approved but stopped %s/s (**%.2f**); %s %s/s (**%.2f**) | – | – | ≥ 0.75 of no consumer | %s |\n",
+				v.how, thousands(float64(c.N)), thousands(streambench.WriteBlock), c.Reps, thousands(v.r.None), thousands(v.r.LoggedIdle), v.r.RatioIdle, where(v.r), thousands(v.r.LoggedLive), v.r.RatioLive,
 				yesNo(v.r.RatioIdle >= 0.75 && v.r.RatioLive >= 0.75))
 		}
 	}
