@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"context"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"docstream/internal/sitetest"
+	sb "docstream/internal/streambench"
 )
 
 // TestBenchStreamRuns runs `docstream bench stream` at a tiny scale, (a) to
@@ -38,5 +42,34 @@ func TestBenchStreamRuns(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServeTwiceOnOneFolder: a second `docstream serve` on the data folder
+// of a running one stops at once with an error that says why, and the
+// first keeps serving.
+func TestServeTwiceOnOneFolder(t *testing.T) {
+	bin := docstreamBinary(t)
+	addr, err := sb.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := &sb.Server{Bin: bin, Addr: addr, Dir: filepath.Join(t.TempDir(), "site")}
+	if err := first.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(first.Stop)
+	addr2, err := sb.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "serve", "--addr", addr2, "--data", first.Dir, "--admin-password", sb.AdminPassword).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "open in another process") {
+		t.Fatalf("second serve on %s: %v, output %q; want it to stop with the site lock error", first.Dir, err, out)
+	}
+	if err := sb.NewClient(first.URL()).WaitUp(ctx); err != nil {
+		t.Errorf("the first serve stopped answering: %v", err)
 	}
 }
