@@ -200,13 +200,15 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 		defer s.pollEnded(p.consumer)
 	}
 	for {
-		if d := s.batchWait(p.consumer); p.native && p.wait > 0 && d > 0 {
-			t := time.NewTimer(min(d, time.Until(deadline)))
-			select {
-			case <-t.C:
-			case <-c.Ctx.Done():
-				t.Stop()
-				return []any{}, nil
+		if p.native && p.wait > 0 {
+			if d := s.batchWait(p.consumer); d > 0 {
+				t := time.NewTimer(min(d, time.Until(deadline)))
+				select {
+				case <-t.C:
+				case <-c.Ctx.Done():
+					t.Stop()
+					return []any{}, nil
+				}
 			}
 		}
 		wake := s.newLogs.Wait()

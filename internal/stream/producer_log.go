@@ -56,7 +56,7 @@ func (c *loggedCache) get(ctx context.Context, t *app.Tx) (map[string][]string, 
 // consumerCache keeps the Event Consumer documents native pulls read, keyed
 // by the metadata version as loggedCache is: every save or deletion of an
 // Event Consumer bumps it (config_producer.go). Loading the document and its
-// rows was a tenth of serving a small page (BenchmarkServePull). Its
+// rows was about a quarter of serving a small page (BenchmarkServePull). Its
 // acknowledgement fields are written without a save, so they are stale here:
 // native pulls do not read them from the document.
 type consumerCache struct {

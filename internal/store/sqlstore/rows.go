@@ -160,7 +160,7 @@ func (t *Tx) UpdateRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error
 
 // DeleteRow deletes one row by name.
 func (t *Tx) DeleteRow(ctx context.Context, dt *meta.DocType, name string) error {
-	if t.d.name == "sqlite" && dt.Table() == updateLogTable {
+	if t.clusteredLog(dt) {
 		if err := t.raiseClockFloor(ctx); err != nil {
 			return err
 		}

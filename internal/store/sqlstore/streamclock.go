@@ -11,11 +11,12 @@ import (
 
 // On SQLite the stream clock is not written for every update log. A write
 // transaction there holds the database's only write lock from BEGIN
-// (IMMEDIATE) to COMMIT, in this process and any other, so the next seq
-// and creation can be read from the newest log itself, the last row of the
-// seq-keyed log (logtable.go), and the log row's insert is the only write. Updating the clock row
-// too cost every logged change a b-tree update and a WAL page: measured
-// with BenchmarkProducerInsert, 45 µs of about 250.
+// (IMMEDIATE) to COMMIT, so the last seq and creation handed out are those
+// of the newest log, the last row of the seq-keyed log (logtable.go), and
+// the log row's insert is the only write. Updating the clock row too cost
+// every logged change a b-tree update and a WAL page (BenchmarkProducerInsert,
+// 45 µs of about 250). The writer keeps the values in memory between
+// transactions (clockcache.go) and reads them here only when it has none.
 //
 // The clock row remains the floor: deleting logs (retention, or a user)
 // first raises it to the newest log, so a number handed out is never handed
@@ -26,8 +27,8 @@ import (
 // ("2006-01-02 15:04:05.000000", a naive wall-clock time) read as UTC.
 const logMicros = `(unixepoch(substr(l.creation, 1, 19)) * 1000000 + CAST(substr(substr(l.creation, 21) || '000000', 1, 6) AS INTEGER))`
 
-// updateLogDocType is the Event Update Log: its table gets indexes of its
-// own (schema.go) and, on SQLite, serves as the stream clock.
+// updateLogDocType is the Event Update Log: its table has a layout of its own
+// (logtable.go) and, on SQLite, serves as the stream clock.
 const (
 	updateLogDocType = "Event Update Log"
 	updateLogTable   = "tab" + updateLogDocType

@@ -46,10 +46,7 @@ func (t *Tx) NextStreamSeq(ctx context.Context, now time.Time) (int64, time.Time
 		if ok {
 			seq, at = last+1, max(us+1, want)
 			t.tookClock(seq, at)
-			if at == want {
-				return seq, now, nil
-			}
-			return seq, fromWallMicros(at, now.Location()), nil
+			return seq, clockTime(at, now), nil
 		}
 	}
 	err := t.queryRow(ctx, `UPDATE "__StreamClock" SET seq = seq + 1, creation_us = `+t.d.greatest+`(creation_us + 1, ?)
@@ -57,10 +54,16 @@ func (t *Tx) NextStreamSeq(ctx context.Context, now time.Time) (int64, time.Time
 	if err != nil {
 		return 0, time.Time{}, err
 	}
-	if at == want {
-		return seq, now, nil
+	return seq, clockTime(at, now), nil
+}
+
+// clockTime is creation at (wallMicros) as a time: now itself when the clock
+// gave now, else the later moment in now's location.
+func clockTime(at int64, now time.Time) time.Time {
+	if at == wallMicros(now) {
+		return now
 	}
-	return seq, fromWallMicros(at, now.Location()), nil
+	return fromWallMicros(at, now.Location())
 }
 
 // wallMicros is t's wall clock in loc-independent microseconds: what
