@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -29,12 +30,23 @@ func TestBenchStreamRuns(t *testing.T) {
 			t.Parallel()
 			args := []string{"bench", "stream", "--pouchdb", "off", "--dir", t.TempDir(),
 				"--n", "300", "--live", "20", "--warmup", "2", "--write-n", "150", "--write-reps", "1", "--rss-n", "1000"}
+			dir := t.TempDir()
+			profile, trace := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "run.trace")
 			if dsn != "" {
 				args = append(args, "--db", dsn)
+			} else {
+				args = append(args, "--cpuprofile", profile, "--trace", trace)
 			}
 			out, err := exec.Command(bin, args...).CombinedOutput()
 			if err != nil {
 				t.Fatalf("docstream %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+			if dsn == "" {
+				for _, f := range []string{profile, trace} {
+					if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+						t.Errorf("%s: %v, want a profile or trace written", f, err)
+					}
+				}
 			}
 			for _, row := range []string{"| (a) backlog", "| (b) live", "| (c) producer writes, in-process", "| (c) producer writes, REST API", "| (d) memory"} {
 				if !strings.Contains(string(out), row) {
