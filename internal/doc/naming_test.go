@@ -2,6 +2,7 @@ package doc
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"regexp"
@@ -210,6 +211,12 @@ func TestUpdateLogName(t *testing.T) {
 	}
 	if got := UpdateLogName(42); got != "EUL-0000000042" {
 		t.Errorf("UpdateLogName(42) = %q", got)
+	}
+	// Written by hand for speed; the format it stands for is this one.
+	for _, seq := range []int64{0, 1, 9, 10, 123456789, 1234567890, 12345678901, -1, -42, math.MaxInt64, math.MinInt64} {
+		if got, want := UpdateLogName(seq), fmt.Sprintf("EUL-%010d", seq); got != want {
+			t.Errorf("UpdateLogName(%d) = %q, want %q", seq, got, want)
+		}
 	}
 	// Anything UpdateLogName does not return stands for no seq: the store
 	// would otherwise look a row up by a seq it does not have.

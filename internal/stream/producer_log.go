@@ -128,7 +128,9 @@ func (s *Streamer) logChange(ctx context.Context, e *app.HookEvent, typ string) 
 	var data any
 	switch typ {
 	case "Create":
-		b, err := e.Doc.AppendJSON(nil)
+		// Sized for a typical document: growing from nothing took five
+		// copies.
+		b, err := e.Doc.AppendJSON(make([]byte, 0, 1024))
 		if err != nil {
 			return err
 		}

@@ -32,6 +32,7 @@ type DB struct {
 	ckpt    *checkpointer
 	lock    *os.File   // SQLite: the site's lock file, held while open
 	clock   clockCache // SQLite: the stream clock, under writeMu
+	inserts sync.Map   // table → *insertText (rows.go)
 }
 
 var _ store.Store = (*DB)(nil)
