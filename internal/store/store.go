@@ -23,6 +23,25 @@ type Store interface {
 	Close() error
 }
 
+// TailLog is a committed Event Update Log as a pull reads it.
+type TailLog struct {
+	Seq                                                     int64
+	Name, Creation, UpdateType, RefDoctype, Docname, Origin string
+	Data                                                    any // string, or nil
+}
+
+// LogTail is a Store that keeps the newest committed update logs in memory
+// (SQLite, where one process writes them all), so that the pulls of a
+// consumer following the stream do not read the table.
+type LogTail interface {
+	// LogsAfter calls visit with each committed log whose seq is greater
+	// than after, in seq order, until visit returns false, and returns the
+	// newest seq committed (StreamHead). ok is false when the memory does
+	// not hold every such log: read the table then. visit runs under a lock
+	// and must not keep the pointer.
+	LogsAfter(after int64, visit func(*TailLog) bool) (head int64, ok bool)
+}
+
 // Tx is one transaction. Its Now is fixed at Begin so that a document, its
 // child rows and its update log share one timestamp.
 type Tx interface {

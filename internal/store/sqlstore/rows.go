@@ -159,6 +159,7 @@ func (t *Tx) UpdateRow(ctx context.Context, dt *meta.DocType, row doc.Doc) error
 
 // DeleteRow deletes one row by name.
 func (t *Tx) DeleteRow(ctx context.Context, dt *meta.DocType, name string) error {
+	t.logTableChanged(dt)
 	if t.clusteredLog(dt) {
 		if err := t.raiseClockFloor(ctx); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 // cleanup). It runs inside the caller's transaction: both SQLite and
 // PostgreSQL have transactional DDL, so a failed DocType save leaves no table.
 func (t *Tx) SyncTable(ctx context.Context, old, new *meta.DocType) error {
+	t.logTableChanged(new)
 	if new.IsSingle {
 		return nil // values of Single DocTypes are not stored in a table of their own (not supported yet)
 	}
@@ -237,6 +238,7 @@ func (t *Tx) columns(ctx context.Context, tbl string) (map[string]bool, error) {
 
 // DropTable removes a DocType's table.
 func (t *Tx) DropTable(ctx context.Context, dt *meta.DocType) error {
+	t.logTableChanged(dt)
 	_, err := t.exec(ctx, "DROP TABLE IF EXISTS "+quote(dt.Table()))
 	return err
 }

@@ -32,6 +32,7 @@ type DB struct {
 	ckpt    *checkpointer
 	lock    *os.File   // SQLite: the site's lock file, held while open
 	clock   clockCache // SQLite: the stream clock, under writeMu
+	tail    logTail    // SQLite: the newest committed update logs
 	inserts sync.Map   // table → *insertText (rows.go)
 }
 
@@ -185,7 +186,13 @@ type Tx struct {
 	// clockDirty: it wrote update logs numbered otherwise (clockcache.go).
 	clockNext  clockCache
 	clockDirty bool
-	ended      bool
+	// tailNew: the update logs this transaction wrote, for the log tail;
+	// tailMarks: its savepoints; tailDirty: it changed the log table
+	// otherwise (logtail.go).
+	tailNew   []store.TailLog
+	tailMarks []tailMark
+	tailDirty bool
+	ended     bool
 }
 
 // Now is the transaction's timestamp, fixed at Begin.
@@ -215,6 +222,9 @@ func (t *Tx) end(committed, commitFailed bool) {
 	}
 	t.ended = true
 	t.publishClock(committed, commitFailed)
+	if t.db != nil && t.db.lock != nil && t.unlock != nil {
+		t.db.tail.publish(t, committed, commitFailed)
+	}
 	if t.unlock != nil {
 		t.unlock()
 	}
@@ -248,17 +258,26 @@ func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // Savepoint starts a nested unit of work. name must be a plain identifier.
 func (t *Tx) Savepoint(ctx context.Context, name string) error {
 	_, err := t.exec(ctx, "SAVEPOINT "+quote(name))
+	if err == nil {
+		t.markSavepoint(name)
+	}
 	return err
 }
 
 // RollbackTo undoes the work since the savepoint (the savepoint stays).
 func (t *Tx) RollbackTo(ctx context.Context, name string) error {
 	_, err := t.exec(ctx, "ROLLBACK TO SAVEPOINT "+quote(name))
+	if err == nil {
+		t.rollbackToMark(name)
+	}
 	return err
 }
 
 // Release ends a savepoint, keeping its work.
 func (t *Tx) Release(ctx context.Context, name string) error {
 	_, err := t.exec(ctx, "RELEASE SAVEPOINT "+quote(name))
+	if err == nil {
+		t.releaseMark(name)
+	}
 	return err
 }

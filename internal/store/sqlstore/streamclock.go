@@ -84,5 +84,9 @@ func (t *Tx) InsertUpdateLog(ctx context.Context, dt *meta.DocType, row doc.Doc,
 	}
 	ts := doc.FormatDatetime(creation)
 	row["name"], row["seq"], row["creation"], row["modified"] = doc.UpdateLogName(seq), seq, ts, ts
-	return seq, t.insertRow(ctx, dt, row)
+	if err := t.insertRow(ctx, dt, row); err != nil {
+		return 0, err
+	}
+	t.tailed(row, seq)
+	return seq, nil
 }

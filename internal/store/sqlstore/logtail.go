@@ -1,0 +1,182 @@
+package sqlstore
+
+import (
+	"strings"
+	"sync"
+
+	"docstream/internal/doc"
+	"docstream/internal/meta"
+	"docstream/internal/store"
+)
+
+// On SQLite the newest committed update logs are also kept in memory, for the
+// pulls of consumers that follow the stream: served from the table, each pull
+// cost the producer a read transaction, three queries and a row scan per log,
+// as much as a tenth of its CPU while it wrote 10,000 logged changes a second
+// on one core (docs/benchmarks.md, aim (c)).
+//
+// It is exact for the reason the clock cache is (clockcache.go): this process
+// holds the site's lock and every write transaction runs under writeMu. A
+// transaction collects the logs InsertUpdateLog writes, drops those of a
+// savepoint it rolls back to, and appends the rest when it commits, under
+// writeMu, so in commit order. Anything else that writes or deletes update
+// log rows (InsertRow, UpdateRow, DeleteRow, a schema change of the table),
+// or a failed commit, empties the tail; the next logged commit starts it
+// again. A reader that asks for logs older than the tail reads the table.
+
+// Tail bounds: enough for a consumer a second or two behind a busy producer;
+// one further back reads the table.
+const (
+	tailMaxLogs  = 8192
+	tailMaxBytes = 16 << 20
+)
+
+type logTail struct {
+	mu    sync.Mutex
+	valid bool
+	from  int64           // every committed log with seq > from is in logs
+	head  int64           // the newest log's seq
+	logs  []store.TailLog // seq > from, ascending
+	bytes int             // of the logs' data
+	// maxLogs and maxBytes replace tailMaxLogs and tailMaxBytes when set
+	// (tests).
+	maxLogs, maxBytes int
+}
+
+// LogsAfter implements store.LogTail.
+func (db *DB) LogsAfter(after int64, visit func(*store.TailLog) bool) (int64, bool) {
+	if db.lock == nil {
+		return 0, false
+	}
+	l := &db.tail
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.valid || after < l.from {
+		return 0, false
+	}
+	// The logs are ascending by seq: find the first after `after`.
+	lo, hi := 0, len(l.logs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if l.logs[m].Seq <= after {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	for i := lo; i < len(l.logs); i++ {
+		if !visit(&l.logs[i]) {
+			break
+		}
+	}
+	return l.head, true
+}
+
+// publish runs when a write transaction ends, under writeMu, after the
+// clock's publish.
+func (l *logTail) publish(t *Tx, committed, commitFailed bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case t.clockDirty || t.tailDirty || commitFailed:
+		l.valid, l.logs, l.bytes = false, nil, 0
+		return
+	case !committed || len(t.tailNew) == 0:
+		return // numbers taken in a rolled-back savepoint leave a gap, not a log
+	}
+	if !l.valid {
+		l.valid, l.from, l.logs, l.bytes = true, t.tailNew[0].Seq-1, nil, 0
+	}
+	for _, g := range t.tailNew {
+		l.logs = append(l.logs, g)
+		l.bytes += tailSize(&g)
+	}
+	// The head is the newest log, as StreamHead reads it from the table:
+	// numbers handed out since are not committed logs, and would be handed
+	// out again after a restart.
+	l.head = l.logs[len(l.logs)-1].Seq
+	// Dropped from the front by reslicing: once the array is full, append
+	// moves the live logs to a new one (a few per commit, amortized; copying
+	// them down on every commit cost the writer a megabyte of memmove).
+	maxLogs, maxBytes := tailMaxLogs, tailMaxBytes
+	if l.maxLogs > 0 {
+		maxLogs, maxBytes = l.maxLogs, l.maxBytes
+	}
+	for len(l.logs) > maxLogs || (l.bytes > maxBytes && len(l.logs) > 1) {
+		l.bytes -= tailSize(&l.logs[0])
+		l.from = l.logs[0].Seq
+		l.logs[0] = store.TailLog{} // its data can be collected meanwhile
+		l.logs = l.logs[1:]
+	}
+}
+
+func tailSize(g *store.TailLog) int {
+	n := len(g.Name) + len(g.Creation) + len(g.Docname) + len(g.Origin) + 64
+	if s, ok := g.Data.(string); ok {
+		n += len(s)
+	}
+	return n
+}
+
+// tailed records a log this transaction inserted through InsertUpdateLog.
+func (t *Tx) tailed(row doc.Doc, seq int64) {
+	if t.db == nil || t.db.lock == nil || t.unlock == nil {
+		return
+	}
+	var data any
+	if s, ok := row["data"].(string); ok {
+		data = s
+	} else if row["data"] != nil {
+		t.tailDirty = true // not what a pull reads back: leave it to the table
+	}
+	for _, k := range []string{"update_type", "ref_doctype", "docname"} {
+		if s, _ := row[k].(string); s == "" {
+			t.tailDirty = true // read back as null, which the tail cannot say
+		}
+	}
+	t.tailNew = append(t.tailNew, store.TailLog{Seq: seq, Name: row.Name(), Creation: row.Str("creation"),
+		UpdateType: row.Str("update_type"), RefDoctype: row.Str("ref_doctype"), Docname: row.Str("docname"),
+		Origin: row.Str("origin"), Data: data})
+}
+
+// logTableChanged notes a write to the update log table that the tail does
+// not follow (deleted rows, a schema change): the tail is emptied when the
+// transaction ends.
+func (t *Tx) logTableChanged(dt *meta.DocType) {
+	if isUpdateLog(dt) {
+		t.tailDirty = true
+	}
+}
+
+// A savepoint's mark is how many logs the transaction had collected when it
+// began, so that rolling back to it drops the logs written since. Marks are a
+// stack, as SQLite's savepoints are: ROLLBACK TO and RELEASE name the newest
+// savepoint of that name and end (RELEASE) or keep (ROLLBACK TO) it, ending
+// every newer one.
+type tailMark struct {
+	name string
+	n    int
+}
+
+func (t *Tx) markSavepoint(name string) {
+	t.tailMarks = append(t.tailMarks, tailMark{name, len(t.tailNew)})
+}
+
+func (t *Tx) rollbackToMark(name string) {
+	for i := len(t.tailMarks) - 1; i >= 0; i-- {
+		if strings.EqualFold(t.tailMarks[i].name, name) {
+			t.tailNew = t.tailNew[:t.tailMarks[i].n]
+			t.tailMarks = t.tailMarks[:i+1]
+			return
+		}
+	}
+}
+
+func (t *Tx) releaseMark(name string) {
+	for i := len(t.tailMarks) - 1; i >= 0; i-- {
+		if strings.EqualFold(t.tailMarks[i].name, name) {
+			t.tailMarks = t.tailMarks[:i]
+			return
+		}
+	}
+}
