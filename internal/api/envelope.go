@@ -40,6 +40,22 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
+// RawMessage is a method's answer already encoded as JSON, as writeJSON
+// would encode it: it is sent as the message unchanged, without being
+// decoded, checked and encoded again (encoding/json does all three to a
+// json.Marshaler's output). The method vouches that it is valid JSON.
+type RawMessage []byte
+
+// writeRawMessage writes {"message": raw} as writeJSON would.
+func writeRawMessage(w http.ResponseWriter, raw RawMessage) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	b := make([]byte, 0, len(raw)+len(`{"message":}`)+1)
+	b = append(b, `{"message":`...)
+	b = append(b, raw...)
+	_, _ = w.Write(append(b, '}', '\n'))
+}
+
 // WriteError renders err in Frappe's error envelope: exc_type, exception, exc
 // (FrappeClient raises only when it sees exc) and _server_messages (a JSON
 // string of a list of JSON strings). Internal errors are logged with an id

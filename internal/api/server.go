@@ -164,6 +164,10 @@ func (s *Server) serveMethod(w http.ResponseWriter, r *http.Request, args *Args,
 		WriteError(w, r, s.Log, err)
 		return
 	}
+	if raw, ok := out.(RawMessage); ok && len(c.Extra) == 0 {
+		writeRawMessage(w, raw)
+		return
+	}
 	body := map[string]any{}
 	for k, v := range c.Extra {
 		body[k] = v

@@ -28,7 +28,7 @@ func (d Doc) AppendJSON(b []byte) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = appendJSONString(b, k, true)
 		b = append(b, ':')
 		var err error
 		if b, err = appendJSONValue(b, d[k]); err != nil {
@@ -43,7 +43,7 @@ func appendJSONValue(b []byte, v any) ([]byte, error) {
 	case nil:
 		return append(b, "null"...), nil
 	case string:
-		return appendJSONString(b, x), nil
+		return appendJSONString(b, x, true), nil
 	case bool:
 		return strconv.AppendBool(b, x), nil
 	case int64:
@@ -94,15 +94,21 @@ func appendJSONFloat(b []byte, f float64, v any) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString quotes s as encoding/json does with HTML escaping:
-// invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are escaped.
-func appendJSONString(b []byte, s string) []byte {
+// AppendJSONString appends s quoted as an encoding/json Encoder with
+// SetEscapeHTML(false) writes it (the API's answers): <, > and & stay as
+// they are, invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are escaped.
+func AppendJSONString(b []byte, s string) []byte { return appendJSONString(b, s, false) }
+
+// appendJSONString quotes s as encoding/json does, escaping <, > and & when
+// html is set (as Marshal does): invalid UTF-8 becomes U+FFFD, U+2028 and
+// U+2029 are escaped.
+func appendJSONString(b []byte, s string, html bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if c >= 0x20 && c != '"' && c != '\\' && (!html || (c != '<' && c != '>' && c != '&')) {
 				i++
 				continue
 			}

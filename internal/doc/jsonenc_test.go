@@ -1,6 +1,7 @@
 package doc
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"testing"
@@ -26,6 +27,25 @@ func FuzzAppendJSONMatchesEncodingJSON(f *testing.F) {
 		}
 		if string(got) != string(want) {
 			t.Fatalf("AppendJSON\n got %s\nwant %s", got, want)
+		}
+	})
+}
+
+// AppendJSONString must write what the API's encoder (SetEscapeHTML(false))
+// writes for the same string: pull answers are written with it, and a
+// consumer must not see a difference with the answers encoding/json wrote.
+func FuzzAppendJSONStringMatchesEncoder(f *testing.F) {
+	f.Add("Customer <1> & co \"q\" \\ \u2028\u2029 \x00\x1f\x7f é 漢")
+	f.Add("\xff\xfe invalid \xed\xa0\x80")
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(AppendJSONString(nil, s)) + "\n"; got != want.String() {
+			t.Fatalf("AppendJSONString(%q)\n got %s\nwant %s", s, got, want.String())
 		}
 	})
 }

@@ -18,6 +18,7 @@ type Metrics struct {
 	ConsumerLagEvents *prometheus.GaugeVec
 	LogsWritten       *prometheus.CounterVec
 	LogsServed        *prometheus.CounterVec
+	PullsServed       *prometheus.CounterVec
 	// Consumer side, per producer.
 	ProducerLagEvents  *prometheus.GaugeVec
 	ProducerLagSeconds *prometheus.GaugeVec
@@ -40,6 +41,8 @@ func NewMetrics() *Metrics {
 			Help: "Event Update Logs written, by DocType and update type."}, []string{"doctype", "update_type"}),
 		LogsServed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "docstream_update_logs_served_total",
 			Help: "Event Update Logs served to consumers."}, []string{"consumer"}),
+		PullsServed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "docstream_pulls_served_total",
+			Help: "Pulls answered to consumers (producer side), by where the page was read: table or memory (the newest logs)."}, []string{"consumer", "from"}),
 		ProducerLagEvents: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "docstream_producer_lag_events",
 			Help: "Producer events not yet applied here (consumer side)."}, []string{"producer"}),
 		ProducerLagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "docstream_producer_lag_seconds",
@@ -56,7 +59,7 @@ func NewMetrics() *Metrics {
 		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "docstream_notifications_sent_total",
 			Help: "new_event_notification calls to a consumer (producer side), by result."}, []string{"consumer", "result"}),
 	}
-	r.MustRegister(m.ConsumerLagEvents, m.LogsWritten, m.LogsServed, m.ProducerLagEvents, m.ProducerLagSeconds,
+	r.MustRegister(m.ConsumerLagEvents, m.LogsWritten, m.LogsServed, m.PullsServed, m.ProducerLagEvents, m.ProducerLagSeconds,
 		m.EventsApplied, m.EventsFailed, m.PullSeconds, m.PullErrors, m.Notifications)
 	return m
 }

@@ -212,31 +212,36 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 			}
 		}
 		wake := s.newLogs.Wait()
-		logs, head, scanned, more, err := s.serveLogs(c.Ctx, c.User, p)
+		pg, err := s.serveLogs(c.Ctx, c.User, p)
 		if err != nil {
 			return nil, err
 		}
-		c.W.Header().Set("X-Docstream-Head-Seq", strconv.FormatInt(head, 10))
-		c.W.Header().Set("X-Docstream-Scanned-Seq", strconv.FormatInt(scanned, 10))
+		c.W.Header().Set("X-Docstream-Head-Seq", strconv.FormatInt(pg.head, 10))
+		c.W.Header().Set("X-Docstream-Scanned-Seq", strconv.FormatInt(pg.scanned, 10))
 		// A native consumer whose cursor can move past logs it may not see
 		// (conditions, echoes, other DocTypes) is answered at once, so those
 		// are not scanned again on every pull.
-		if len(logs) > 0 || (p.native && scanned > p.afterSeq) || p.wait <= 0 || time.Now().After(deadline) {
-			if more && !p.native {
+		if pg.n > 0 || (p.native && pg.scanned > p.afterSeq) || p.wait <= 0 || time.Now().After(deadline) {
+			if pg.more && !p.native {
 				// A Frappe consumer takes what it gets and waits for the next
 				// notification: send one so it drains the backlog, and more
 				// until it pulls again (it drops those that arrive while its
 				// pull job still runs).
 				s.kickConsumer(p.consumer)
-				if len(logs) > 0 { // else its cursor cannot move: no use
+				if pg.n > 0 { // else its cursor cannot move: no use
 					s.renotifyUntilPulled(p.consumer)
 				}
 			}
 			if p.native && p.wait > 0 {
-				s.pollAnswered(p.consumer, len(logs), p.limit)
+				s.pollAnswered(p.consumer, pg.n, p.limit)
 			}
-			s.Metrics.LogsServed.WithLabelValues(p.consumer).Add(float64(len(logs)))
-			return logs, nil
+			s.Metrics.LogsServed.WithLabelValues(p.consumer).Add(float64(pg.n))
+			if pg.raw != nil {
+				s.Metrics.PullsServed.WithLabelValues(p.consumer, "memory").Inc()
+				return pg.raw, nil
+			}
+			s.Metrics.PullsServed.WithLabelValues(p.consumer, "table").Inc()
+			return pg.logs, nil
 		}
 		// The broadcast only hears commits of this process; on PostgreSQL
 		// another process sharing the database may write the next log, so
@@ -266,10 +271,8 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 // (the cursor it sent: it has applied everything up to there). scanned is the
 // seq up to which every log was examined for this consumer: the head when the
 // page is not full (the head is read before the page), else the page's last.
-func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]map[string]any, int64, int64, bool, error) {
-	var out []map[string]any
-	var head, scanned int64
-	more := false
+func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) (servedPage, error) {
+	var pg servedPage
 	// A docstream consumer pulls again as soon as it has applied a page, so
 	// writing its acknowledgement on every pull made each live change cost
 	// the producer a write transaction (and, on PostgreSQL, a flush). It is
@@ -283,6 +286,7 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 		run = s.App.Update
 	}
 	serve := func(t *app.Tx) error {
+		pg = servedPage{}
 		eul, err := t.Meta("Event Update Log")
 		if err != nil {
 			return err
@@ -309,13 +313,17 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 				}
 			}
 		}
-		if head, err = t.StreamHead(ctx); err != nil {
+		if !write && len(dts) > 0 && s.fromTail(p, dts, &pg) {
+			s.Metrics.ConsumerLagEvents.WithLabelValues(consumer.Name()).Set(float64(max(pg.head-p.afterSeq, 0)))
+			return nil
+		}
+		if pg.head, err = t.StreamHead(ctx); err != nil {
 			return err
 		}
-		if err := s.ack(ctx, t, consumer, p, head, write); err != nil {
+		if err := s.ack(ctx, t, consumer, p, pg.head, write); err != nil {
 			return err
 		}
-		scanned = head
+		pg.scanned = pg.head
 		if len(dts) == 0 {
 			return nil
 		}
@@ -346,15 +354,16 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 			if err != nil {
 				return err
 			}
-			more = false
+			pg.more = false
 			if len(rows) > p.limit {
-				rows, more = rows[:p.limit], true
-				scanned = rows[len(rows)-1].Int("seq")
+				rows, pg.more = rows[:p.limit], true
+				pg.scanned = rows[len(rows)-1].Int("seq")
 			}
-			if out, err = s.filterByCondition(ctx, t, consumer, approved, rows); err != nil {
+			if pg.logs, err = s.filterByCondition(ctx, t, consumer, approved, rows); err != nil {
 				return err
 			}
-			if len(out) > 0 || !more || p.native {
+			pg.n = len(pg.logs)
+			if pg.n > 0 || !pg.more || p.native {
 				return nil
 			}
 			lastUpdate = rows[len(rows)-1].Str("creation")
@@ -369,10 +378,10 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) ([]ma
 	if err == nil && write && p.native {
 		s.acked(p.consumer, p.afterSeq)
 	}
-	if out == nil {
-		out = []map[string]any{}
+	if pg.logs == nil && pg.raw == nil {
+		pg.logs = []map[string]any{}
 	}
-	return out, head, scanned, more, err
+	return pg, err
 }
 
 // errServeWrites ends a read-only serve that turns out to need writes.

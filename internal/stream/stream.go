@@ -97,6 +97,7 @@ type Streamer struct {
 	owner     string                // lease owner id of this process
 	polls     map[string]*pollState // producer side: native consumers' long-polls, by consumer
 	acks      map[string]ackState   // producer side: the acknowledgement last written here, by consumer
+	noTail    bool                  // tests: serve every pull from the table
 }
 
 // New builds the streamer and registers its DocTypes and hooks on a. Call
