@@ -215,16 +215,23 @@ func benchStream(ctx context.Context, args []string) error {
 	if run("c") {
 		where := func(r streambench.WriteRates) string {
 			if c.Split {
-				return fmt.Sprintf("with the producer on CPU 0 only (GOMAXPROCS 1): no consumer %s/s, consumer streaming meanwhile (a `docstream serve` of its own on CPU 1)", thousands(r.NoneSplit))
+				return fmt.Sprintf("with the producer on CPU 0 only (GOMAXPROCS 1): no consumer %s/s, consumer stopped %s/s (%.2f), consumer streaming meanwhile (a `docstream serve` of its own on CPU 1)",
+					thousands(r.NoneSplit), thousands(r.IdleSplit), r.RatioIdleSplit)
 			}
 			return "consumer streaming meanwhile in this process"
+		}
+		pulls := func(r streambench.WriteRates) string {
+			if r.LivePulls == 0 {
+				return ""
+			}
+			return fmt.Sprintf(" (%s pulls served meanwhile, %.1f changes each)", thousands(r.LivePulls), r.LiveServed/r.LivePulls)
 		}
 		for _, v := range []struct {
 			how string
 			r   streambench.WriteRates
 		}{{"in-process (document service)", c.InProc}, {"REST API (POST /api/resource, keep-alive)", c.HTTP}} {
-			fmt.Fprintf(w, "| (c) producer writes, %s: %s single-insert transactions, interleaved in blocks of %s, median of %d (ratios: median of each repetition's) | no consumer %s/s; consumer approved but stopped %s/s (**%.2f**); %s %s/s (**%.2f**) | – | – | ≥ 0.75 of no consumer | %s |\n",
-				v.how, thousands(float64(c.N)), thousands(streambench.WriteBlock), c.Reps, thousands(v.r.None), thousands(v.r.LoggedIdle), v.r.RatioIdle, where(v.r), thousands(v.r.LoggedLive), v.r.RatioLive,
+			fmt.Fprintf(w, "| (c) producer writes, %s: %s single-insert transactions, interleaved in blocks of %s, median of %d (ratios: median of each repetition's) | no consumer %s/s; consumer approved but stopped %s/s (**%.2f**); %s %s/s (**%.2f**)%s | – | – | ≥ 0.75 of no consumer | %s |\n",
+				v.how, thousands(float64(c.N)), thousands(streambench.WriteBlock), c.Reps, thousands(v.r.None), thousands(v.r.LoggedIdle), v.r.RatioIdle, where(v.r), thousands(v.r.LoggedLive), v.r.RatioLive, pulls(v.r),
 				yesNo(v.r.RatioIdle >= 0.75 && v.r.RatioLive >= 0.75))
 		}
 	}

@@ -34,13 +34,22 @@ type WriteRates struct {
 	LoggedLive float64 // one approved consumer streaming from the producer meanwhile
 	RatioIdle  float64 // LoggedIdle / None
 	RatioLive  float64 // LoggedLive / None, or / NoneSplit when measured
-	// NoneSplit: no consumer, measured as LoggedLive is when the streaming
-	// consumer has a CPU of its own (WriteResult.Split): on the other CPU.
-	NoneSplit    float64
-	AllNone      []float64
-	AllIdle      []float64
-	AllLive      []float64
-	AllNoneSplit []float64
+	// NoneSplit and IdleSplit: no consumer, and the consumer stopped,
+	// measured as LoggedLive is when the streaming consumer has a CPU of its
+	// own (WriteResult.Split): on the other CPU. RatioIdleSplit against
+	// RatioLive tells what serving the pulls costs from what the log costs
+	// on one CPU.
+	NoneSplit      float64
+	IdleSplit      float64
+	RatioIdleSplit float64
+	AllNone        []float64
+	AllIdle        []float64
+	AllLive        []float64
+	AllNoneSplit   []float64
+	AllIdleSplit   []float64
+	// LivePulls and LiveServed: the pulls the streaming producer answered
+	// while its inserts were timed, and the changes they carried.
+	LivePulls, LiveServed float64
 }
 
 // finish takes the medians. Each ratio is the median of the repetitions'
@@ -51,11 +60,17 @@ func (w *WriteRates) finish() {
 	if len(w.AllNoneSplit) > 0 {
 		w.NoneSplit, base = median(w.AllNoneSplit), w.AllNoneSplit
 	}
-	var idle, live []float64
+	var idle, live, idleSplit []float64
 	for i := range w.AllNone {
 		idle, live = append(idle, w.AllIdle[i]/w.AllNone[i]), append(live, w.AllLive[i]/base[i])
+		if i < len(w.AllIdleSplit) {
+			idleSplit = append(idleSplit, w.AllIdleSplit[i]/base[i])
+		}
 	}
 	w.RatioIdle, w.RatioLive = median(idle), median(live)
+	if len(idleSplit) > 0 {
+		w.IdleSplit, w.RatioIdleSplit = median(w.AllIdleSplit), median(idleSplit)
+	}
 }
 
 // WriteBlock is how many inserts one producer makes before the next one
@@ -167,7 +182,8 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 		{idle.p, idle.pc, &res.InProc.AllIdle, &res.HTTP.AllIdle, false, "W", false},
 		{liveP, livePC, &res.InProc.AllLive, &res.HTTP.AllLive, res.Split, "W", true}}
 	if res.Split {
-		targets = append(targets, target{alone, aloneClient, &res.InProc.AllNoneSplit, &res.HTTP.AllNoneSplit, true, "P", false})
+		targets = append(targets, target{alone, aloneClient, &res.InProc.AllNoneSplit, &res.HTTP.AllNoneSplit, true, "P", false},
+			target{idle.p, idle.pc, &res.InProc.AllIdleSplit, &res.HTTP.AllIdleSplit, true, "P", false})
 	}
 	var unpin func()
 	defer func() {
@@ -197,6 +213,7 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 				if err := pin(v.pinned); err != nil {
 					return res, err
 				}
+				p0, s0 := pullsServed(v.s)
 				t0 := time.Now()
 				for i := start; i < end; i++ {
 					if _, err := v.s.App.Insert(ctx, app.Admin(), BenchDocType, doc.Doc(CustomerDoc(fmt.Sprintf("%s%d-", v.prefix, r), i)), app.Opts{}); err != nil {
@@ -204,6 +221,7 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 					}
 				}
 				t1 := time.Now()
+				p1, s1 := pullsServed(v.s)
 				for i := start; i < end; i++ {
 					if _, err := v.c.Insert(ctx, BenchDocType, CustomerDoc(fmt.Sprintf("H%s%d-", v.prefix, r), i)); err != nil {
 						return res, err
@@ -211,6 +229,11 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 				}
 				inProc[j] += t1.Sub(t0)
 				rest[j] += time.Since(t1)
+				if v.live {
+					p2, s2 := pullsServed(v.s)
+					res.InProc.LivePulls, res.InProc.LiveServed = res.InProc.LivePulls+p1-p0, res.InProc.LiveServed+s1-s0
+					res.HTTP.LivePulls, res.HTTP.LiveServed = res.HTTP.LivePulls+p2-p1, res.HTTP.LiveServed+s2-s1
+				}
 				// The consumer catches up before the next producer's block
 				// (not timed): it would otherwise still be applying this
 				// block while that one is measured.
@@ -231,12 +254,30 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 		o.logf("  (c) rep %d in-process: none %.0f/s, consumer stopped %.0f/s, consumer streaming %.0f/s; REST API: %.0f/s, %.0f/s, %.0f/s", r+1,
 			res.InProc.AllNone[r], res.InProc.AllIdle[r], res.InProc.AllLive[r], res.HTTP.AllNone[r], res.HTTP.AllIdle[r], res.HTTP.AllLive[r])
 		if res.Split {
-			o.logf("      no consumer on CPU 0 only (the streaming one's baseline): in-process %.0f/s, REST API %.0f/s", res.InProc.AllNoneSplit[r], res.HTTP.AllNoneSplit[r])
+			o.logf("      on CPU 0 only: no consumer (the streaming one's baseline) in-process %.0f/s, REST API %.0f/s; consumer stopped %.0f/s, %.0f/s",
+				res.InProc.AllNoneSplit[r], res.HTTP.AllNoneSplit[r], res.InProc.AllIdleSplit[r], res.HTTP.AllIdleSplit[r])
 		}
 	}
 	res.InProc.finish()
 	res.HTTP.finish()
 	return res, liveDone()
+}
+
+// pullsServed is how many pulls s has answered as a producer, and how many
+// changes they carried, from its metrics.
+func pullsServed(s *site.Site) (pulls, changes float64) {
+	families, _ := s.Stream.Metrics.Registry.Gather()
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			switch f.GetName() {
+			case "docstream_pulls_served_total":
+				pulls += m.GetCounter().GetValue()
+			case "docstream_update_logs_served_total":
+				changes += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return pulls, changes
 }
 
 // hasTaskset reports whether taskset(1) can pin a child process to a CPU.
