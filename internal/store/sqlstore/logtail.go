@@ -34,14 +34,26 @@ const (
 type logTail struct {
 	mu    sync.Mutex
 	valid bool
-	from  int64           // every committed log with seq > from is in logs
-	head  int64           // the newest log's seq
-	logs  []store.TailLog // seq > from, ascending
-	bytes int             // of the logs' data
+	from  int64 // every committed log with seq > from is in the ring
+	head  int64 // the newest log's seq
+	// The logs, ascending by seq, are ring[start], ring[start+1], … (n of
+	// them, wrapping around): a full ring overwrites its oldest in place,
+	// where a slice dropped from the front moved every log from time to time
+	// (a megabyte, through the garbage collector's write barriers).
+	ring     []tailEntry
+	start, n int
+	bytes    int // of the logs held
 	// maxLogs and maxBytes replace tailMaxLogs and tailMaxBytes when set
 	// (tests).
 	maxLogs, maxBytes int
 }
+
+type tailEntry struct {
+	log  store.TailLog
+	size int
+}
+
+func (l *logTail) at(i int) *tailEntry { return &l.ring[(l.start+i)%len(l.ring)] }
 
 // LogsAfter implements store.LogTail.
 func (db *DB) LogsAfter(after int64, visit func(*store.TailLog) bool) (int64, bool) {
@@ -55,17 +67,17 @@ func (db *DB) LogsAfter(after int64, visit func(*store.TailLog) bool) (int64, bo
 		return 0, false
 	}
 	// The logs are ascending by seq: find the first after `after`.
-	lo, hi := 0, len(l.logs)
+	lo, hi := 0, l.n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if l.logs[m].Seq <= after {
+		if l.at(m).log.Seq <= after {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	for i := lo; i < len(l.logs); i++ {
-		if !visit(&l.logs[i]) {
+	for i := lo; i < l.n; i++ {
+		if !visit(&l.at(i).log) {
 			break
 		}
 	}
@@ -79,35 +91,58 @@ func (l *logTail) publish(t *Tx, committed, commitFailed bool) {
 	defer l.mu.Unlock()
 	switch {
 	case t.clockDirty || t.tailDirty || commitFailed:
-		l.valid, l.logs, l.bytes = false, nil, 0
+		l.valid, l.ring, l.start, l.n, l.bytes = false, nil, 0, 0, 0
 		return
 	case !committed || len(t.tailNew) == 0:
 		return // numbers taken in a rolled-back savepoint leave a gap, not a log
 	}
-	if !l.valid {
-		l.valid, l.from, l.logs, l.bytes = true, t.tailNew[0].Seq-1, nil, 0
-	}
-	for _, g := range t.tailNew {
-		l.logs = append(l.logs, g)
-		l.bytes += tailSize(&g)
-	}
-	// The head is the newest log, as StreamHead reads it from the table:
-	// numbers handed out since are not committed logs, and would be handed
-	// out again after a restart.
-	l.head = l.logs[len(l.logs)-1].Seq
-	// Dropped from the front by reslicing: once the array is full, append
-	// moves the live logs to a new one (a few per commit, amortized; copying
-	// them down on every commit cost the writer a megabyte of memmove).
 	maxLogs, maxBytes := tailMaxLogs, tailMaxBytes
 	if l.maxLogs > 0 {
 		maxLogs, maxBytes = l.maxLogs, l.maxBytes
 	}
-	for len(l.logs) > maxLogs || (l.bytes > maxBytes && len(l.logs) > 1) {
-		l.bytes -= tailSize(&l.logs[0])
-		l.from = l.logs[0].Seq
-		l.logs[0] = store.TailLog{} // its data can be collected meanwhile
-		l.logs = l.logs[1:]
+	if !l.valid {
+		l.valid, l.from, l.start, l.n, l.bytes = true, t.tailNew[0].Seq-1, 0, 0, 0
 	}
+	if len(l.ring) != maxLogs {
+		l.resize(maxLogs)
+	}
+	for _, g := range t.tailNew {
+		if l.n == len(l.ring) {
+			l.dropOldest()
+		}
+		e := l.at(l.n)
+		*e = tailEntry{g, tailSize(&g)}
+		l.n++
+		l.bytes += e.size
+	}
+	// The head is the newest log, as StreamHead reads it from the table:
+	// numbers handed out since are not committed logs, and would be handed
+	// out again after a restart.
+	l.head = l.at(l.n - 1).log.Seq
+	for l.bytes > maxBytes && l.n > 1 {
+		l.dropOldest()
+	}
+}
+
+func (l *logTail) dropOldest() {
+	e := l.at(0)
+	l.bytes -= e.size
+	l.from = e.log.Seq
+	*e = tailEntry{} // its data can be collected
+	l.start = (l.start + 1) % len(l.ring)
+	l.n--
+}
+
+// resize gives the ring room for m logs, keeping the newest.
+func (l *logTail) resize(m int) {
+	for l.n > m {
+		l.dropOldest()
+	}
+	ring := make([]tailEntry, m)
+	for i := range l.n {
+		ring[i] = *l.at(i)
+	}
+	l.ring, l.start = ring, 0
 }
 
 func tailSize(g *store.TailLog) int {
