@@ -86,8 +86,9 @@ const WriteBlock = 1000
 // WriteCost is benchmark (c): n documents inserted one per transaction
 // through the document service, and n through the REST API, on three
 // producers (no consumer; an approved consumer that is stopped; an approved
-// consumer streaming), reps times, interleaved in blocks of WriteBlock so
-// that the three tables grow alike and share the machine's moods.
+// consumer streaming), and with Split on two more measured as the streaming
+// one is (no consumer, consumer stopped), reps times, interleaved in blocks
+// of WriteBlock so that the tables grow alike and share the machine's moods.
 func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error) {
 	res := WriteResult{N: n, Reps: reps}
 	var cleanups []func()
@@ -104,20 +105,32 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 	if err != nil {
 		return res, err
 	}
-	alone, err := OpenSite(ctx, SiteOptions{Dir: filepath.Join(root, "alone"), DB: dsn, Stream: o.Stream})
+	openAlone := func(name, dsn string) (*site.Site, *Client, error) {
+		s, err := OpenSite(ctx, SiteOptions{Dir: filepath.Join(root, name), DB: dsn, Stream: o.Stream})
+		if err != nil {
+			return nil, nil, err
+		}
+		cleanups = append(cleanups, func() { s.Close(context.Background()) })
+		c := NewClient(s.URL)
+		if err := SetUpAndCreate(ctx, c); err != nil {
+			return nil, nil, err
+		}
+		return s, c, c.Login(ctx, "Administrator", AdminPassword)
+	}
+	openIdle := func(name string) (*pair, error) {
+		idle, err := newPair(ctx, o, name, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		cleanups = append(cleanups, idle.close)
+		return idle, idle.closeConsumer()
+	}
+	alone, aloneClient, err := openAlone("alone", dsn)
 	if err != nil {
 		return res, err
 	}
-	cleanups = append(cleanups, func() { alone.Close(context.Background()) })
-	if err := SetUpAndCreate(ctx, NewClient(alone.URL)); err != nil {
-		return res, err
-	}
-	idle, err := newPair(ctx, o, "write-idle", nil, nil)
+	idle, err := openIdle("write-idle")
 	if err != nil {
-		return res, err
-	}
-	cleanups = append(cleanups, idle.close)
-	if err := idle.closeConsumer(); err != nil {
 		return res, err
 	}
 	// The streaming consumer: on its own core in a process of its own, as
@@ -163,10 +176,6 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 		}
 	}
 
-	aloneClient := NewClient(alone.URL)
-	if err := aloneClient.Login(ctx, "Administrator", AdminPassword); err != nil {
-		return res, err
-	}
 	// With Split, the streaming producer and a second run of the lone one
 	// are measured on CPU 0 only, the consumer having CPU 1; the lone and
 	// the stopped-consumer producers keep both CPUs, as nothing else runs.
@@ -182,8 +191,21 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 		{idle.p, idle.pc, &res.InProc.AllIdle, &res.HTTP.AllIdle, false, "W", false},
 		{liveP, livePC, &res.InProc.AllLive, &res.HTTP.AllLive, res.Split, "W", true}}
 	if res.Split {
-		targets = append(targets, target{alone, aloneClient, &res.InProc.AllNoneSplit, &res.HTTP.AllNoneSplit, true, "P", false},
-			target{idle.p, idle.pc, &res.InProc.AllIdleSplit, &res.HTTP.AllIdleSplit, true, "P", false})
+		// Producers of their own, so that every table gets as many rows.
+		sdsn, err := o.dsn(ctx, "bench_ws", &cleanups)
+		if err != nil {
+			return res, err
+		}
+		aloneSplit, aloneSplitClient, err := openAlone("alone-split", sdsn)
+		if err != nil {
+			return res, err
+		}
+		idleSplit, err := openIdle("write-idle-split")
+		if err != nil {
+			return res, err
+		}
+		targets = append(targets, target{aloneSplit, aloneSplitClient, &res.InProc.AllNoneSplit, &res.HTTP.AllNoneSplit, true, "W", false},
+			target{idleSplit.p, idleSplit.pc, &res.InProc.AllIdleSplit, &res.HTTP.AllIdleSplit, true, "W", false})
 	}
 	var unpin func()
 	defer func() {
