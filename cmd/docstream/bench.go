@@ -169,7 +169,7 @@ func benchStream(ctx context.Context, args []string) error {
 	}
 	var c streambench.WriteResult
 	if run("c") {
-		logf("(c) write cost: %d inserts x %d repetitions on three producers", *writeN, *writeReps)
+		logf("(c) write cost: %d inserts x %d repetitions on each producer (no consumer, consumer stopped, consumer streaming; and the first two again on CPU 0 only when the streaming consumer gets CPU 1)", *writeN, *writeReps)
 		if c, err = streambench.WriteCost(ctx, o, *writeN, *writeReps); err != nil {
 			return fmt.Errorf("(c) write cost: %w", err)
 		}

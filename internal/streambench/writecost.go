@@ -27,7 +27,7 @@ type WriteResult struct {
 	Split bool
 }
 
-// WriteRates are insert rates on three producers.
+// WriteRates are insert rates on the producers of WriteCost.
 type WriteRates struct {
 	None       float64 // no consumer
 	LoggedIdle float64 // one approved consumer, stopped: update logs are written, nobody pulls
