@@ -285,8 +285,9 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) (serv
 	if write {
 		run = s.App.Update
 	}
+	var scanKey string // a Frappe pull's, without conditions (frappescan.go)
 	serve := func(t *app.Tx) error {
-		pg = servedPage{}
+		pg, scanKey = servedPage{}, ""
 		eul, err := t.Meta("Event Update Log")
 		if err != nil {
 			return err
@@ -327,6 +328,14 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) (serv
 		if len(dts) == 0 {
 			return nil
 		}
+		if !p.native {
+			scanKey = frappeScanKey(p.lastUpdate, dts)
+			for _, d := range dts {
+				if approved[d.(string)].Str("condition") != "" {
+					scanKey = ""
+				}
+			}
+		}
 		// A Frappe consumer's only cursor is the creation of what it receives:
 		// if a whole page is withheld (conditions), it would ask for the same
 		// page forever, so keep scanning (a bounded number of pages).
@@ -346,6 +355,9 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) (serv
 				from, ok, err := firstLogAfter(ctx, t, lastUpdate, false)
 				if err != nil || !ok {
 					return err
+				}
+				if scanKey != "" {
+					from = max(from, s.scannedThrough(p.consumer, scanKey)+1)
 				}
 				q.Where = append(q.Where, filter.Cond{Field: "creation", Op: ">", Value: lastUpdate, Kind: meta.KindDatetime},
 					filter.Cond{Field: "seq", Op: ">=", Value: from, Kind: meta.KindInt})
@@ -377,6 +389,9 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) (serv
 	}
 	if err == nil && write && p.native {
 		s.acked(p.consumer, p.afterSeq)
+	}
+	if err == nil && scanKey != "" && pg.n == 0 && !pg.more {
+		s.rememberScan(p.consumer, scanKey, pg.head)
 	}
 	if pg.logs == nil && pg.raw == nil {
 		pg.logs = []map[string]any{}

@@ -98,6 +98,8 @@ type Streamer struct {
 	polls     map[string]*pollState // producer side: native consumers' long-polls, by consumer
 	acks      map[string]ackState   // producer side: the acknowledgement last written here, by consumer
 	noTail    bool                  // tests: serve every pull from the table
+	// frappeScans: producer side, by Frappe consumer (frappescan.go).
+	frappeScans map[string]frappeScan
 }
 
 // New builds the streamer and registers its DocTypes and hooks on a. Call
@@ -107,7 +109,7 @@ func New(a *app.Service, url string, log *slog.Logger, m *obs.Metrics, cfg Confi
 	s := &Streamer{App: a, URL: url, Log: log, Metrics: m, Cfg: cfg, Now: time.Now,
 		HTTP:    &http.Client{Timeout: 90 * time.Second},
 		newLogs: newBroadcast(), workers: map[string]*worker{}, notifiers: map[string]*notifier{},
-		polls: map[string]*pollState{}, acks: map[string]ackState{}}
+		polls: map[string]*pollState{}, acks: map[string]ackState{}, frappeScans: map[string]frappeScan{}}
 	if err := a.RegisterBuiltin(doctypesFS, "doctypes"); err != nil {
 		return nil, err
 	}
