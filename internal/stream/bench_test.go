@@ -172,29 +172,17 @@ func BenchmarkBackfill(b *testing.B) {
 func BenchmarkFrappePullRareDocType(b *testing.B) {
 	p := startSiteDB(b, b.TempDir(), "127.0.0.1:0", "", fastStream())
 	noteDocTypes(b, p.Site)
-	mustInsert(b, p.Site, "DocType", doc.Doc{"name": "Memo", "autoname": "field:title", "fields": []doc.Doc{
-		{"fieldname": "title", "fieldtype": "Data", "reqd": int64(1)}},
-		"permissions": []doc.Doc{{"role": "System Manager", "read": int64(1), "write": int64(1), "create": int64(1)}}})
 	consumer := "http://127.0.0.1:1"
-	mustInsert(b, p.Site, "Event Consumer", doc.Doc{"callback_url": consumer, "user": subscriber, "api_key": "k", "api_secret": "s",
-		"incoming_change": int64(1), "consumer_doctypes": []doc.Doc{{"ref_doctype": "Note", "status": "Approved"}, {"ref_doctype": "Memo", "status": "Approved"}}})
+	memoAndConsumer(b, p.Site, consumer)
 	m := mustInsert(b, p.Site, "Memo", doc.Doc{"title": "m1"})
 	cursor := m.Str("creation")
 	for i := range 20000 {
 		mustInsert(b, p.Site, "Note", doc.Doc{"title": fmt.Sprintf("n%05d", i)})
 	}
 	form := url.Values{"event_consumer": {consumer}, "doctypes": {`["Memo"]`}, "last_update": {cursor}}
-	client := &http.Client{}
 	for b.Loop() {
-		req, _ := http.NewRequest(http.MethodPost, p.URL+"/api/method/frappe.event_streaming.doctype.event_update_log.event_update_log.get_update_logs_for_consumer",
-			strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", "token "+p.key+":"+p.secret)
-		resp, err := client.Do(req)
-		if err != nil || resp.StatusCode != 200 {
-			b.Fatalf("pull: %v %v", err, resp)
+		if resp, body := postForm(b, p, "/api/method/frappe.event_streaming.doctype.event_update_log.event_update_log.get_update_logs_for_consumer", form); resp.StatusCode != 200 {
+			b.Fatalf("pull: %d %s", resp.StatusCode, body)
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
 	}
 }

@@ -2,10 +2,8 @@ package stream_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 
 	"docstream/internal/doc"
@@ -23,28 +21,15 @@ func TestFrappePullSkipsWhatItRead(t *testing.T) {
 	t.Parallel()
 	p := startSite(t, fastStream())
 	noteDocTypes(t, p.Site)
-	mustInsert(t, p.Site, "DocType", doc.Doc{"name": "Memo", "autoname": "field:title", "fields": []doc.Doc{
-		{"fieldname": "title", "fieldtype": "Data", "reqd": int64(1)}},
-		"permissions": []doc.Doc{{"role": "System Manager", "read": int64(1), "write": int64(1), "create": int64(1)}}})
 	consumer := "http://frappe-consumer.example"
-	mustInsert(t, p.Site, "Event Consumer", doc.Doc{"callback_url": consumer, "user": subscriber, "api_key": "k", "api_secret": "s",
-		"incoming_change": int64(1), "consumer_doctypes": []doc.Doc{{"ref_doctype": "Note", "status": "Approved"}, {"ref_doctype": "Memo", "status": "Approved"}}})
+	memoAndConsumer(t, p.Site, consumer)
 
 	type record struct{ Docname, Creation string }
 	pull := func(cursor string, doctypes ...string) []record {
 		t.Helper()
 		dts, _ := json.Marshal(doctypes)
 		form := url.Values{"event_consumer": {consumer}, "doctypes": {string(dts)}, "last_update": {cursor}}
-		req, _ := http.NewRequest(http.MethodPost, p.URL+"/api/method/frappe.event_streaming.doctype.event_update_log.event_update_log.get_update_logs_for_consumer",
-			strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", "token "+p.key+":"+p.secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
+		resp, body := postForm(t, p, "/api/method/frappe.event_streaming.doctype.event_update_log.event_update_log.get_update_logs_for_consumer", form)
 		var out struct{ Message []record }
 		if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &out) != nil {
 			t.Fatalf("pull: %d %s", resp.StatusCode, body)

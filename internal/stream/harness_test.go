@@ -4,7 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,4 +180,35 @@ func testLog(t testing.TB) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// postForm sends form to path on s as a peer does (urlencoded, with the
+// Event Subscriber's token) and returns the answer, its body read.
+func postForm(t testing.TB, s *testSite, path string, form url.Values) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "token "+s.key+":"+s.secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// memoAndConsumer adds a Memo DocType beside Note (noteDocTypes) and an
+// Event Consumer named consumer approved for both, made on the producer as
+// register_consumer would, with no consumer site behind it.
+func memoAndConsumer(t testing.TB, s *site.Site, consumer string) {
+	t.Helper()
+	mustInsert(t, s, "DocType", doc.Doc{"name": "Memo", "autoname": "field:title", "fields": []doc.Doc{
+		{"fieldname": "title", "fieldtype": "Data", "reqd": int64(1)}},
+		"permissions": []doc.Doc{{"role": "System Manager", "read": int64(1), "write": int64(1), "create": int64(1)}}})
+	mustInsert(t, s, "Event Consumer", doc.Doc{"callback_url": consumer, "user": subscriber, "api_key": "k", "api_secret": "s",
+		"incoming_change": int64(1), "consumer_doctypes": []doc.Doc{{"ref_doctype": "Note", "status": "Approved"}, {"ref_doctype": "Memo", "status": "Approved"}}})
 }

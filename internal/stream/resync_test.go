@@ -3,10 +3,7 @@ package stream_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,15 +33,7 @@ func TestResync(t *testing.T) {
 	failed := firstSyncLog(t, c.Site, "Failed")
 	b, _ := json.Marshal(failed)
 	form := url.Values{"cmd": {stream.PrefixApp + ".event_producer.event_producer.resync"}, "update": {string(b)}}
-	req, _ := http.NewRequest(http.MethodPost, c.URL+"/", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "token "+c.key+":"+c.secret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := postForm(t, c, "/", form)
 	if resp.StatusCode != 200 || string(body) != `{"message":"Synced"}`+"\n" {
 		t.Fatalf("resync answered %d %s", resp.StatusCode, body)
 	}

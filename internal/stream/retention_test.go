@@ -3,8 +3,6 @@ package stream_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -56,15 +54,7 @@ func TestRetention(t *testing.T) {
 	// The pending consumer, approved now, asks from the start: told clearly.
 	form := url.Values{"cmd": {stream.PrefixApp + ".event_update_log.event_update_log.get_update_logs_for_consumer"},
 		"event_consumer": {"http://127.0.0.1:1"}, "doctypes": {`["Note"]`}, "after_seq": {"0"}, "limit": {"10"}}
-	req, _ := http.NewRequest(http.MethodPost, p.URL+"/", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "token "+p.key+":"+p.secret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := postForm(t, p, "/", form)
 	if resp.StatusCode != 417 || !strings.Contains(string(body), "pruned") {
 		t.Fatalf("behind the window: %d %s", resp.StatusCode, body)
 	}

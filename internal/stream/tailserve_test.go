@@ -3,11 +3,9 @@ package stream_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -27,12 +25,8 @@ func TestPullFromTailAsFromTable(t *testing.T) {
 	ctx := context.Background()
 	p := startSite(t, fastStream())
 	noteDocTypes(t, p.Site)
-	mustInsert(t, p.Site, "DocType", doc.Doc{"name": "Memo", "autoname": "field:title", "fields": []doc.Doc{
-		{"fieldname": "title", "fieldtype": "Data", "reqd": int64(1)}},
-		"permissions": []doc.Doc{{"role": "System Manager", "read": int64(1), "write": int64(1), "create": int64(1)}}})
 	consumer := "http://127.0.0.1:1"
-	mustInsert(t, p.Site, "Event Consumer", doc.Doc{"callback_url": consumer, "user": subscriber, "api_key": "k", "api_secret": "s",
-		"incoming_change": int64(1), "consumer_doctypes": []doc.Doc{{"ref_doctype": "Note", "status": "Approved"}, {"ref_doctype": "Memo", "status": "Approved"}}})
+	memoAndConsumer(t, p.Site, consumer)
 	odd := "a <b> & \"c\" \\ \u2028 \u2029 é 漢 \x01"
 	mustInsert(t, p.Site, "Note", doc.Doc{"title": "n1", "body": odd, "items": []doc.Doc{{"item": odd, "qty": 1.5}}})
 	mustInsert(t, p.Site, "Memo", doc.Doc{"title": "m1"})
@@ -50,15 +44,7 @@ func TestPullFromTailAsFromTable(t *testing.T) {
 		t.Helper()
 		form := url.Values{"cmd": {stream.PrefixApp + ".event_update_log.event_update_log.get_update_logs_for_consumer"},
 			"event_consumer": {consumer}, "doctypes": {doctypes}, "after_seq": {strconv.Itoa(after)}, "limit": {strconv.Itoa(limit)}}
-		req, _ := http.NewRequest(http.MethodPost, p.URL+"/", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", "token "+p.key+":"+p.secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
+		resp, body := postForm(t, p, "/", form)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("pull: %d %s", resp.StatusCode, body)
 		}
