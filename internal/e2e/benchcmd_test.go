@@ -53,6 +53,25 @@ func TestBenchStreamRuns(t *testing.T) {
 					t.Errorf("no %q row in the report:\n%s", row, out)
 				}
 			}
+			// With the streaming consumer on a CPU of its own, (c) also has the
+			// stopped consumer on CPU 0, and counts the pulls served while the
+			// streaming producer was timed (the consumer's long-poll is
+			// answered when the first log commits).
+			split, pulls := 0, 0
+			for _, line := range strings.Split(string(out), "\n") {
+				if strings.HasPrefix(line, "| (c) producer writes") && strings.Contains(line, "CPU 0 only") {
+					split++
+					if !strings.Contains(line, ", consumer stopped ") {
+						t.Errorf("(c) row without the stopped consumer on CPU 0:\n%s", line)
+					}
+					if strings.Contains(line, "pulls served meanwhile") {
+						pulls++
+					}
+				}
+			}
+			if split > 0 && pulls == 0 {
+				t.Errorf("no (c) row counts the pulls served to the streaming consumer:\n%s", out)
+			}
 		})
 	}
 }
