@@ -11,10 +11,11 @@ import (
 // A native consumer that follows the stream asks for the logs after a
 // cursor near the head. On SQLite the store keeps the newest committed logs
 // in memory (store.LogTail), so such a page is read from there and written
-// out as JSON directly: from the table, with records as maps encoded by
-// encoding/json, serving the pulls took about a sixth of what logging added
-// to a producer on one core (docs/benchmarks.md, aim (c)). The answer is
-// byte for byte the one the table gives (TestPullFromTailAsFromTable).
+// out as JSON directly. From the table, with records as maps encoded by
+// encoding/json, a pull cost about twice as much: 199–204 against 130–139 µs
+// for one change, 617–629 against 286–349 µs for fifty (BenchmarkServePull,
+// client included; docs/benchmarks.md). The answer is byte for byte the one
+// the table gives (TestPullFromTailAsFromTable).
 
 // servedPage is one answer to a pull.
 type servedPage struct {

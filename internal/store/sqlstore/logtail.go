@@ -11,9 +11,9 @@ import (
 
 // On SQLite the newest committed update logs are also kept in memory, for the
 // pulls of consumers that follow the stream: served from the table, each pull
-// cost the producer a read transaction, three queries and a row scan per log,
-// as much as a tenth of its CPU while it wrote 10,000 logged changes a second
-// on one core (docs/benchmarks.md, aim (c)).
+// cost the producer three queries and a row scan per log besides its read
+// transaction, and a pull of one change cost half as much again as from here
+// (BenchmarkServePull, docs/benchmarks.md).
 //
 // It is exact for the reason the clock cache is (clockcache.go): this process
 // holds the site's lock and every write transaction runs under writeMu. A
