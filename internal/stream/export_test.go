@@ -4,7 +4,7 @@ package stream
 var FirstLogAfter = firstLogAfter
 
 // ServeFromTable makes s serve every pull from the table, not the log tail.
-func ServeFromTable(s *Streamer, on bool) { s.noTail = on }
+func ServeFromTable(s *Streamer, on bool) { s.noTail.Store(on) }
 
 // ScannedThrough is the head up to which s read the log for a Frappe
 // consumer's last empty answer to cursor lastUpdate and DocTypes doctypes.

@@ -315,7 +315,7 @@ func (s *Streamer) serveLogs(ctx context.Context, u perm.User, p pullArgs) (serv
 			}
 		}
 		if !write && len(dts) > 0 && s.fromTail(p, dts, &pg) {
-			s.Metrics.ConsumerLagEvents.WithLabelValues(consumer.Name()).Set(float64(max(pg.head-p.afterSeq, 0)))
+			s.setConsumerLag(consumer.Name(), pg.head, p.afterSeq)
 			return nil
 		}
 		if pg.head, err = t.StreamHead(ctx); err != nil {
@@ -443,7 +443,7 @@ func (s *Streamer) ack(ctx context.Context, t *app.Tx, consumer doc.Doc, p pullA
 			acked = next - 1
 		}
 	}
-	s.Metrics.ConsumerLagEvents.WithLabelValues(consumer.Name()).Set(float64(max(head-acked, 0)))
+	s.setConsumerLag(consumer.Name(), head, acked)
 	if pruned, err := s.prunedThrough(ctx, t); err == nil && p.native && acked < pruned {
 		return errs.Validation("Consumer %s is behind the producer's retained history (it has applied up to %d, logs up to %d were pruned): resync it from scratch (backfill)", consumer.Name(), acked, pruned)
 	}
@@ -458,6 +458,11 @@ func (s *Streamer) ack(ctx context.Context, t *app.Tx, consumer doc.Doc, p pullA
 	row["acked_seq"] = acked
 	row["last_pull"] = doc.FormatDatetime(t.Now())
 	return t.UpdateRow(ctx, ec, row)
+}
+
+// setConsumerLag shows how many logs consumer has not acknowledged.
+func (s *Streamer) setConsumerLag(consumer string, head, acked int64) {
+	s.Metrics.ConsumerLagEvents.WithLabelValues(consumer).Set(float64(max(head-acked, 0)))
 }
 
 // logRecord is a log as Frappe's consumer expects it, plus seq.

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"docstream/internal/api"
@@ -97,7 +98,7 @@ type Streamer struct {
 	owner     string                // lease owner id of this process
 	polls     map[string]*pollState // producer side: native consumers' long-polls, by consumer
 	acks      map[string]ackState   // producer side: the acknowledgement last written here, by consumer
-	noTail    bool                  // tests: serve every pull from the table
+	noTail    atomic.Bool           // tests: serve every pull from the table
 	// frappeScans: producer side, by Frappe consumer (frappescan.go).
 	frappeScans map[string]frappeScan
 }

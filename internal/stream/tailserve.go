@@ -35,7 +35,7 @@ type servedPage struct {
 // was pruned.
 func (s *Streamer) fromTail(p pullArgs, dts []any, pg *servedPage) bool {
 	tl, ok := s.App.Store.(store.LogTail)
-	if !ok || s.noTail || !p.native {
+	if !ok || s.noTail.Load() || !p.native {
 		return false
 	}
 	want := make(map[string]bool, len(dts))

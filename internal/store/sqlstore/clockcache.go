@@ -28,7 +28,7 @@ type clockCache struct {
 // exist yet.
 func (t *Tx) cachedClock(read func() (seq, us int64, ok bool, err error)) (seq, us int64, ok bool, err error) {
 	switch {
-	case t.db == nil || t.db.lock == nil || t.unlock == nil || t.clockDirty:
+	case !t.soleWriter() || t.clockDirty:
 		return read()
 	case t.clockNext.valid:
 		return t.clockNext.seq, t.clockNext.us, true, nil
@@ -38,6 +38,13 @@ func (t *Tx) cachedClock(read func() (seq, us int64, ok bool, err error)) (seq, 
 	return read()
 }
 
+// soleWriter reports whether t is the write transaction of a SQLite site
+// this process holds the lock of: what it commits is all that changes the
+// file, so the clock and the log tail (logtail.go) can follow it in memory.
+func (t *Tx) soleWriter() bool {
+	return t.db != nil && t.db.lock != nil && t.unlock != nil
+}
+
 // tookClock records the numbers this transaction handed out.
 func (t *Tx) tookClock(seq, us int64) {
 	t.clockNext = clockCache{valid: true, seq: seq, us: us}
@@ -45,7 +52,7 @@ func (t *Tx) tookClock(seq, us int64) {
 
 // publishClock runs once when the transaction ends, under writeMu.
 func (t *Tx) publishClock(committed, commitFailed bool) {
-	if t.db == nil || t.unlock == nil || t.db.lock == nil {
+	if !t.soleWriter() {
 		return
 	}
 	switch {

@@ -35,7 +35,6 @@ type logTail struct {
 	mu    sync.Mutex
 	valid bool
 	from  int64 // every committed log with seq > from is in the ring
-	head  int64 // the newest log's seq
 	// The logs, ascending by seq, are ring[start], ring[start+1], … (n of
 	// them, wrapping around): a full ring overwrites its oldest in place,
 	// where a slice dropped from the front moved every log from time to time
@@ -50,7 +49,7 @@ type logTail struct {
 
 type tailEntry struct {
 	log  store.TailLog
-	size int
+	size int // tailSize(&log), kept: the oldest log's memory is cold when it is dropped
 }
 
 func (l *logTail) at(i int) *tailEntry { return &l.ring[(l.start+i)%len(l.ring)] }
@@ -81,7 +80,11 @@ func (db *DB) LogsAfter(after int64, visit func(*store.TailLog) bool) (int64, bo
 			break
 		}
 	}
-	return l.head, true
+	// The head is the newest log, as StreamHead reads it from the table:
+	// numbers handed out since (in a rolled-back savepoint) are not logs,
+	// and would be handed out again after a restart. A valid tail holds at
+	// least one log.
+	return l.at(l.n - 1).log.Seq, true
 }
 
 // publish runs when a write transaction ends, under writeMu, after the
@@ -115,10 +118,6 @@ func (l *logTail) publish(t *Tx, committed, commitFailed bool) {
 		l.n++
 		l.bytes += e.size
 	}
-	// The head is the newest log, as StreamHead reads it from the table:
-	// numbers handed out since are not committed logs, and would be handed
-	// out again after a restart.
-	l.head = l.at(l.n - 1).log.Seq
 	for l.bytes > maxBytes && l.n > 1 {
 		l.dropOldest()
 	}
@@ -155,7 +154,7 @@ func tailSize(g *store.TailLog) int {
 
 // tailed records a log this transaction inserted through InsertUpdateLog.
 func (t *Tx) tailed(row doc.Doc, seq int64) {
-	if t.db == nil || t.db.lock == nil || t.unlock == nil {
+	if !t.soleWriter() {
 		return
 	}
 	var data any

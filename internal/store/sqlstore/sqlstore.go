@@ -222,7 +222,7 @@ func (t *Tx) end(committed, commitFailed bool) {
 	}
 	t.ended = true
 	t.publishClock(committed, commitFailed)
-	if t.db != nil && t.db.lock != nil && t.unlock != nil {
+	if t.soleWriter() {
 		t.db.tail.publish(t, committed, commitFailed)
 	}
 	if t.unlock != nil {
