@@ -14,21 +14,13 @@ import (
 	"docstream/internal/erp"
 	"docstream/internal/errs"
 	"docstream/internal/site"
+	"docstream/internal/sitetest"
 )
 
 func openSite(t *testing.T) *site.Site {
 	t.Helper()
-	s, err := site.Open(context.Background(), site.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminPassword: "admin",
+	return sitetest.StartSite(t, site.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminPassword: "admin",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	})
-	return s
 }
 
 func TestDefinitionsParse(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"docstream/internal/app"
 	"docstream/internal/doc"
@@ -26,18 +25,8 @@ func TestTwoProcessesOneDatabase(t *testing.T) {
 	dsn := sitetest.NewSchema(t)
 	dir := t.TempDir() // shared site_config.json: the same encryption key
 	open := func() *site.Site {
-		s, err := site.Open(context.Background(), site.Config{Addr: "127.0.0.1:0", DataDir: dir, DB: dsn, AdminPassword: "admin",
+		return sitetest.StartSite(t, site.Config{Addr: "127.0.0.1:0", DataDir: dir, DB: dsn, AdminPassword: "admin",
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Start()
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			s.Close(ctx)
-		})
-		return s
 	}
 	a, b := open(), open()
 	ctx := context.Background()

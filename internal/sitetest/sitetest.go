@@ -110,21 +110,13 @@ func open(tb testing.TB, opts Options) *Site {
 	if opts.Store == SQLite {
 		opts.DSN = ""
 	}
-	ctx := context.Background()
 	addr := "127.0.0.1:0"
 	if opts.URL != "" {
 		// The canonical URL is not the listen address, so the address must be
 		// known here: reserve a free port.
 		addr = freeAddr(tb)
 	}
-	s, err := site.Open(ctx, site.Config{
-		Addr: addr, DataDir: opts.DataDir, DB: opts.DSN, URL: opts.URL,
-		AdminPassword: AdminPassword, Log: TestLogger(tb),
-	})
-	if err != nil {
-		tb.Fatalf("open site: %v", err)
-	}
-	s.Start()
+	s := openStarted(tb, site.Config{Addr: addr, DataDir: opts.DataDir, DB: opts.DSN, URL: opts.URL})
 	base := s.URL
 	if opts.URL != "" {
 		base = "http://" + addr
@@ -136,6 +128,37 @@ func open(tb testing.TB, opts Options) *Site {
 		}
 	})
 	return ts
+}
+
+// StartSite opens a site with cfg as `docstream serve` does and starts it;
+// it is closed when the test ends. An empty AdminPassword is AdminPassword,
+// a nil Log is TestLogger's.
+func StartSite(tb testing.TB, cfg site.Config) *site.Site {
+	tb.Helper()
+	s := openStarted(tb, cfg)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s.Close(ctx)
+	})
+	return s
+}
+
+// openStarted opens and starts a site, with StartSite's defaults.
+func openStarted(tb testing.TB, cfg site.Config) *site.Site {
+	tb.Helper()
+	if cfg.AdminPassword == "" {
+		cfg.AdminPassword = AdminPassword
+	}
+	if cfg.Log == nil {
+		cfg.Log = TestLogger(tb)
+	}
+	s, err := site.Open(context.Background(), cfg)
+	if err != nil {
+		tb.Fatalf("open site: %v", err)
+	}
+	s.Start()
+	return s
 }
 
 // Close stops the site; it is safe to call more than once.

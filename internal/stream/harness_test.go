@@ -91,17 +91,7 @@ func startSiteDB(t testing.TB, dir, addr, dsn string, cfg stream.Config) *testSi
 func openSite(t testing.TB, cfg site.Config) *site.Site {
 	t.Helper()
 	cfg.AdminPassword, cfg.Log = "admin", testLog(t)
-	s, err := site.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	})
-	return s
+	return sitetest.StartSite(t, cfg)
 }
 
 func mustInsert(t testing.TB, s *site.Site, doctype string, d doc.Doc) doc.Doc {
