@@ -149,6 +149,11 @@ func TestStore_LogTail(t *testing.T) {
 	if _, ok := tailer.LogsAfter(head-4, func(*store.TailLog) bool { return true }); ok {
 		t.Fatalf("LogsAfter(%d) answered from a tail of three logs up to %d", head-4, head)
 	}
+	// A schema change of the log table (which may rebuild it) empties the tail.
+	update(t, db, func(tx store.Tx) error { return tx.SyncTable(ctx, eul, eul) })
+	if _, ok := tailer.LogsAfter(head-1, func(*store.TailLog) bool { return true }); ok {
+		t.Fatalf("LogsAfter(%d) answered from the tail after the log table's schema was synced", head-1)
+	}
 }
 
 // checkTail compares the tail with the table for every cursor it serves.
