@@ -23,6 +23,13 @@ type Store interface {
 	Close() error
 }
 
+// UpdateLog is an Event Update Log to write: the store numbers, names and
+// dates it (Tx.InsertUpdateLog). Data and Origin "" are written as NULL: a
+// Delete carries no data, a change made here has no origin.
+type UpdateLog struct {
+	UpdateType, RefDoctype, Docname, Data, Origin string
+}
+
 // TailLog is a committed Event Update Log as a pull reads it.
 type TailLog struct {
 	Seq                                                     int64
@@ -84,8 +91,8 @@ type Tx interface {
 	NextStreamSeq(ctx context.Context, now time.Time) (seq int64, creation time.Time, err error)
 	// InsertUpdateLog inserts an Event Update Log row numbered by the stream
 	// clock (NextStreamSeq), named after its seq (doc.UpdateLogName), with
-	// that creation and modified; the rest of row is written as given.
-	InsertUpdateLog(ctx context.Context, dt *meta.DocType, row doc.Doc, now time.Time) (seq int64, err error)
+	// that creation and modified, owned by Administrator.
+	InsertUpdateLog(ctx context.Context, dt *meta.DocType, l UpdateLog, now time.Time) (seq int64, err error)
 	StreamHead(ctx context.Context) (seq int64, err error)
 
 	GetSecret(ctx context.Context, doctype, name, field string) (string, bool, error)

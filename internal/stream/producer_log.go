@@ -9,6 +9,7 @@ import (
 	"docstream/internal/doc"
 	"docstream/internal/filter"
 	"docstream/internal/meta"
+	"docstream/internal/store"
 )
 
 // loggedCache remembers, per DocType, the consumers approved and subscribed
@@ -125,16 +126,14 @@ func (s *Streamer) logChange(ctx context.Context, e *app.HookEvent, typ string) 
 	if len(consumers) == 0 {
 		return nil
 	}
-	var data any
+	var data string
 	switch typ {
 	case "Create":
-		// Sized for a typical document: growing from nothing took five
-		// copies.
-		b, err := e.Doc.AppendJSON(make([]byte, 0, 1024))
+		b, err := appendCreate(e.Doc)
 		if err != nil {
 			return err
 		}
-		data = string(b)
+		data = b
 	case "Update":
 		u, err := doc.Diff(e.DocType, e.Tx.Meta, e.Old, e.Doc)
 		if err != nil {
@@ -149,27 +148,42 @@ func (s *Streamer) logChange(ctx context.Context, e *app.HookEvent, typ string) 
 		}
 		data = string(b)
 	}
-	return s.writeLog(ctx, e.Tx, typ, e.DocType.Name, e.Doc.Name(), data, e.Opts.Origin, consumers)
+	return s.writeLog(ctx, e.Tx, store.UpdateLog{UpdateType: typ, RefDoctype: e.DocType.Name, Docname: e.Doc.Name(),
+		Data: data, Origin: e.Opts.Origin}, consumers)
+}
+
+// createBufs are scratch buffers for Create payloads: the payload is kept
+// as a string of its own size, and a fresh buffer for every log was the
+// largest allocation a logged insert made.
+var createBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// appendCreate is the Create payload of d: the whole document as JSON.
+func appendCreate(d doc.Doc) (string, error) {
+	bp := createBufs.Get().(*[]byte)
+	b, err := d.AppendJSON((*bp)[:0])
+	s := string(b)
+	if cap(b) <= 64<<10 { // do not keep the buffer of an outsized document
+		*bp = b[:0]
+		createBufs.Put(bp)
+	}
+	return s, err
 }
 
 // writeLog inserts one update log row and notifies consumers, the approved
-// consumers of doctype, once it is committed. Its seq and creation come from
-// the stream clock, which serializes log writers until commit (see
+// consumers of its DocType, once it is committed. Its seq and creation come
+// from the stream clock, which serializes log writers until commit (see
 // store.Tx.NextStreamSeq), so both increase in commit order.
-func (s *Streamer) writeLog(ctx context.Context, t *app.Tx, typ, doctype, docname string, data any, origin string, consumers []string) error {
+func (s *Streamer) writeLog(ctx context.Context, t *app.Tx, l store.UpdateLog, consumers []string) error {
 	eul, err := t.Meta("Event Update Log")
 	if err != nil {
 		return err
 	}
 	// Numbered by the stream clock, named after its seq (the store finds a
 	// log by name through its seq).
-	row := doc.Doc{"owner": "Administrator", "modified_by": "Administrator",
-		"docstatus": int64(0), "idx": int64(0), "update_type": typ, "ref_doctype": doctype, "docname": docname,
-		"data": data, "origin": nilIfEmpty(origin)}
-	if _, err := t.InsertUpdateLog(ctx, eul, row, t.Now()); err != nil {
+	if _, err := t.InsertUpdateLog(ctx, eul, l, t.Now()); err != nil {
 		return err
 	}
-	s.Metrics.LogsWritten.WithLabelValues(doctype, typ).Inc()
+	s.Metrics.LogsWritten.WithLabelValues(l.RefDoctype, l.UpdateType).Inc()
 	// The consumers come from the cache (no query in the writer's path); a
 	// consumer approved since this transaction began is covered by its
 	// long-poll and catch-up.

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"sync"
 
-	"docstream/internal/doc"
 	"docstream/internal/meta"
 	"docstream/internal/store"
 )
@@ -153,24 +152,19 @@ func tailSize(g *store.TailLog) int {
 }
 
 // tailed records a log this transaction inserted through InsertUpdateLog.
-func (t *Tx) tailed(row doc.Doc, seq int64) {
+func (t *Tx) tailed(l store.UpdateLog, name, creation string, seq int64) {
 	if !t.soleWriter() {
 		return
 	}
+	if l.UpdateType == "" || l.RefDoctype == "" || l.Docname == "" {
+		t.tailDirty = true // read back as null, which the tail cannot say
+	}
 	var data any
-	if s, ok := row["data"].(string); ok {
-		data = s
-	} else if row["data"] != nil {
-		t.tailDirty = true // not what a pull reads back: leave it to the table
+	if l.Data != "" {
+		data = l.Data
 	}
-	for _, k := range []string{"update_type", "ref_doctype", "docname"} {
-		if s, _ := row[k].(string); s == "" {
-			t.tailDirty = true // read back as null, which the tail cannot say
-		}
-	}
-	t.tailNew = append(t.tailNew, store.TailLog{Seq: seq, Name: row.Name(), Creation: row.Str("creation"),
-		UpdateType: row.Str("update_type"), RefDoctype: row.Str("ref_doctype"), Docname: row.Str("docname"),
-		Origin: row.Str("origin"), Data: data})
+	t.tailNew = append(t.tailNew, store.TailLog{Seq: seq, Name: name, Creation: creation,
+		UpdateType: l.UpdateType, RefDoctype: l.RefDoctype, Docname: l.Docname, Origin: l.Origin, Data: data})
 }
 
 // logTableChanged notes a write to the update log table that the tail does

@@ -51,13 +51,13 @@ func TestStore_LogTail(t *testing.T) {
 			switch rapid.IntRange(0, 9).Draw(rt, "op") {
 			case 0, 1, 2, 3:
 				n++
-				row := doc.Doc{"update_type": "Create", "ref_doctype": "Note", "docname": fmt.Sprintf("N%d", n),
-					"data": fmt.Sprintf(`{"title":"<%d>"}`, n)}
+				row := store.UpdateLog{UpdateType: "Create", RefDoctype: "Note", Docname: fmt.Sprintf("N%d", n),
+					Data: fmt.Sprintf(`{"title":"<%d>"}`, n)}
 				if rapid.Bool().Draw(rt, "delete") {
-					row["update_type"], row["data"] = "Delete", nil
+					row.UpdateType, row.Data = "Delete", ""
 				}
 				if rapid.Bool().Draw(rt, "origin") {
-					row["origin"] = "http://other"
+					row.Origin = "http://other"
 				}
 				if _, err := tx.InsertUpdateLog(ctx, eul, row, time.Now()); err != nil {
 					rt.Fatal(err)
@@ -135,7 +135,7 @@ func TestStore_LogTail(t *testing.T) {
 	sqlstore.SetTailBounds(db, 3, 1<<20)
 	for i := range 3 {
 		update(t, db, func(tx store.Tx) error {
-			_, err := tx.InsertUpdateLog(ctx, eul, doc.Doc{"update_type": "Create", "ref_doctype": "Note", "docname": fmt.Sprint("last", i)}, time.Now())
+			_, err := tx.InsertUpdateLog(ctx, eul, store.UpdateLog{UpdateType: "Create", RefDoctype: "Note", Docname: fmt.Sprint("last", i)}, time.Now())
 			return err
 		})
 	}

@@ -6,6 +6,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,6 +24,10 @@ import (
 type DB struct {
 	d     dialect
 	write *sql.DB // SQLite: one connection, so writers queue in Go, not on SQLITE_BUSY
+	// wconn: SQLite's write transactions all run on this connection of
+	// write, held from Open to Close, so that statements prepared on its
+	// driver connection (logIns) stay valid (logwrite.go).
+	wconn *sql.Conn
 	read  *sql.DB
 	Now   func() time.Time
 
@@ -34,6 +39,8 @@ type DB struct {
 	clock   clockCache // SQLite: the stream clock, under writeMu
 	tail    logTail    // SQLite: the newest committed update logs
 	inserts sync.Map   // table → *insertText (rows.go)
+	logIns  *logInsert // SQLite: the update log's INSERT, under writeMu
+	logArgs []driver.NamedValue
 }
 
 var _ store.Store = (*DB)(nil)
@@ -71,6 +78,10 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	db := &DB{d: sqliteDialect, write: w, read: r, Now: time.Now, lock: lock}
 	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if db.wconn, err = w.Conn(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -126,7 +137,19 @@ func (db *DB) Close() error {
 	if db.ckpt != nil {
 		db.ckpt.close()
 	}
-	err := db.write.Close()
+	var err error
+	if db.wconn != nil {
+		db.writeMu.Lock()
+		err = db.closeLogInsert()
+		if e := db.wconn.Close(); err == nil {
+			err = e
+		}
+		db.wconn = nil
+		db.writeMu.Unlock()
+	}
+	if e := db.write.Close(); err == nil {
+		err = e
+	}
 	if db.read != db.write {
 		if e := db.read.Close(); err == nil {
 			err = e
@@ -149,22 +172,30 @@ func unlockSite(f *os.File) {
 func (db *DB) Begin(ctx context.Context, write bool) (store.Tx, error) {
 	pool := db.read
 	var unlock func()
+	var onWriter bool
 	if write {
 		pool = db.write
 		if db.d.name == "sqlite" {
 			db.writeMu.Lock()
 			var once sync.Once
 			unlock = func() { once.Do(db.writeMu.Unlock) }
+			onWriter = db.wconn != nil
 		}
 	}
-	tx, err := pool.BeginTx(ctx, nil)
+	var tx *sql.Tx
+	var err error
+	if onWriter {
+		tx, err = db.wconn.BeginTx(ctx, nil)
+	} else {
+		tx, err = pool.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		if unlock != nil {
 			unlock()
 		}
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	t := &Tx{tx: tx, d: db.d, now: db.Now().Truncate(time.Microsecond), unlock: unlock, db: db}
+	t := &Tx{tx: tx, d: db.d, now: db.Now().Truncate(time.Microsecond), unlock: unlock, db: db, onWriter: onWriter}
 	if db.d.name == "sqlite" {
 		t.stmts = db.stmtCache(pool)
 	}
@@ -193,6 +224,8 @@ type Tx struct {
 	tailMarks []tailMark
 	tailDirty bool
 	ended     bool
+	// onWriter: a SQLite write transaction on db.wconn (logwrite.go).
+	onWriter bool
 }
 
 // Now is the transaction's timestamp, fixed at Begin.

@@ -7,6 +7,7 @@ import (
 
 	"docstream/internal/doc"
 	"docstream/internal/meta"
+	"docstream/internal/store"
 )
 
 // On SQLite the stream clock is not written for every update log. A write
@@ -73,20 +74,25 @@ func (t *Tx) raiseClockFloor(ctx context.Context) error {
 	return nil
 }
 
-// InsertUpdateLog numbers and inserts an update log: NextStreamSeq, then
-// InsertRow. (One INSERT … SELECT reading the clock was tried on SQLite: it
-// cost as much as the two, the database materializes a SELECT from the
-// table it inserts into.)
-func (t *Tx) InsertUpdateLog(ctx context.Context, dt *meta.DocType, row doc.Doc, now time.Time) (int64, error) {
+// InsertUpdateLog numbers and inserts an update log: NextStreamSeq, then the
+// row (on SQLite through the writer's own statement, logwrite.go). (One
+// INSERT … SELECT reading the clock was tried on SQLite: it cost as much as
+// the two, the database materializes a SELECT from the table it inserts
+// into.)
+func (t *Tx) InsertUpdateLog(ctx context.Context, dt *meta.DocType, l store.UpdateLog, now time.Time) (int64, error) {
 	seq, creation, err := t.NextStreamSeq(ctx, now)
 	if err != nil {
 		return 0, err
 	}
-	ts := doc.FormatDatetime(creation)
-	row["name"], row["seq"], row["creation"], row["modified"] = doc.UpdateLogName(seq), seq, ts, ts
-	if err := t.insertRow(ctx, dt, row); err != nil {
+	ts, name := doc.FormatDatetime(creation), doc.UpdateLogName(seq)
+	if t.onWriter {
+		err = t.insertLogRaw(ctx, dt, l, name, ts, seq)
+	} else {
+		err = t.insertRow(ctx, dt, logRow(l, name, ts, seq))
+	}
+	if err != nil {
 		return 0, err
 	}
-	t.tailed(row, seq)
+	t.tailed(l, name, ts, seq)
 	return seq, nil
 }

@@ -276,28 +276,28 @@ func TestStore_StreamSeqWithLog(t *testing.T) {
 			var creation time.Time
 			// As the producer writes a log; on SQLite numbering and insert
 			// are one statement.
-			row := doc.Doc{"ref_doctype": "Note", "docname": fmt.Sprintf("n-%04d", logged.Add(1))}
+			l := store.UpdateLog{RefDoctype: "Note", Docname: fmt.Sprintf("n-%04d", logged.Add(1))}
 			err := tryUpdate(db, func(tx store.Tx) error {
 				var err error
-				seq, err = tx.InsertUpdateLog(ctx, eul, row, now)
+				seq, err = tx.InsertUpdateLog(ctx, eul, l, now)
 				return err
 			})
 			if err != nil {
 				return 0, time.Time{}, err
 			}
-			if row.Int("seq") != seq || row.Name() != doc.UpdateLogName(seq) || row.Str("modified") != row.Str("creation") {
-				t.Errorf("row after InsertUpdateLog: %v, seq %d", row, seq)
+			var got doc.Doc
+			view(t, db, func(tx store.Tx) error {
+				got, err = tx.GetRow(ctx, eul, doc.UpdateLogName(seq), false)
+				return err
+			})
+			if got == nil || got.Int("seq") != seq || got.Str("docname") != l.Docname || got.Str("ref_doctype") != l.RefDoctype ||
+				got.Str("modified") != got.Str("creation") || got.Str("owner") != "Administrator" || got.Str("modified_by") != "Administrator" {
+				t.Errorf("log %d as stored: %v, want %+v", seq, got, l)
+				return 0, time.Time{}, fmt.Errorf("log %d not stored as written", seq)
 			}
-			if creation, err = time.ParseInLocation(doc.DatetimeLayout, row.Str("creation"), now.Location()); err != nil {
+			if creation, err = time.ParseInLocation(doc.DatetimeLayout, got.Str("creation"), now.Location()); err != nil {
 				return 0, time.Time{}, err
 			}
-			view(t, db, func(tx store.Tx) error {
-				got, err := tx.GetRow(ctx, eul, doc.UpdateLogName(seq), false)
-				if err != nil || got == nil || got.Str("creation") != row.Str("creation") || got.Str("docname") != row.Str("docname") {
-					t.Errorf("log %d as stored: %v %v, want %v", seq, got, err, row)
-				}
-				return nil
-			})
 			return seq, creation, nil
 		}
 		check := func(what string, seq int64, creation time.Time) {
@@ -536,7 +536,7 @@ func TestStore_SQLiteSiteLockAndClock(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer tx.Rollback()
-		seq, err := tx.InsertUpdateLog(ctx, eul, doc.Doc{"ref_doctype": "Note"}, time.Now())
+		seq, err := tx.InsertUpdateLog(ctx, eul, store.UpdateLog{RefDoctype: "Note"}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,168 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+
+	"docstream/internal/doc"
+	"docstream/internal/meta"
+	"docstream/internal/store"
+)
+
+// Every change to a streamed DocType writes an update log in its
+// transaction, so on SQLite the log's INSERT is the one statement that
+// decides what streaming costs a writer (aim (c) of bench stream). Through
+// database/sql it cost a statement bound to the transaction on every call
+// (Tx.StmtContext, closed again at commit), each of 13 values converted and
+// boxed, and a map of the row built to be read back column by column: about
+// half of the statement's time and most of the 48 allocations the log added
+// to an insert (BenchmarkProducerInsert, GOMAXPROCS 1). Here it runs on the
+// writer's driver connection, with a statement prepared once, the values
+// bound straight from a store.UpdateLog, and the columns that never vary
+// (owner, modified_by, docstatus, idx, and fields added to the log) written
+// into the SQL text. The row stored is the one insertRow would store.
+//
+// That needs a connection whose life the store knows: on SQLite every write
+// transaction runs on db.wconn, held from Open to Close (writes queue on
+// writeMu anyway), and the statement is closed before it.
+
+// logInsert is the update log's INSERT for one column list of its table.
+type logInsert struct {
+	table string
+	cols  []string // dt.Columns() it was built for (sameSlice)
+	q     string
+	slots []logSlot // the value of each placeholder, in order
+	st    driver.Stmt
+}
+
+// logSlot names a value of a log row that varies from one log to the next.
+type logSlot uint8
+
+const (
+	slotName logSlot = iota
+	slotCreation
+	slotSeq
+	slotUpdateType
+	slotRefDoctype
+	slotDocname
+	slotData
+	slotOrigin
+)
+
+var logSlots = map[string]logSlot{"name": slotName, "creation": slotCreation, "modified": slotCreation,
+	"seq": slotSeq, "update_type": slotUpdateType, "ref_doctype": slotRefDoctype, "docname": slotDocname,
+	"data": slotData, "origin": slotOrigin}
+
+// newLogInsert builds the INSERT for dt's columns. The constant columns get
+// what insertRow writes for them: Administrator, or dbValue of nothing.
+func newLogInsert(dt *meta.DocType, cols []string) *logInsert {
+	li := &logInsert{table: dt.Table(), cols: cols}
+	vals := make([]string, len(cols))
+	for i, c := range cols {
+		if s, ok := logSlots[c]; ok {
+			vals[i] = "?"
+			li.slots = append(li.slots, s)
+			continue
+		}
+		switch v := dbValue(dt, c, nil); {
+		case c == "owner" || c == "modified_by":
+			vals[i] = "'Administrator'"
+		case v == int64(0):
+			vals[i] = "0"
+		case v == float64(0):
+			vals[i] = "0.0"
+		default:
+			vals[i] = "NULL"
+		}
+	}
+	li.q = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", quote(li.table), quoteList(cols), strings.Join(vals, ", "))
+	return li
+}
+
+// row is the log as insertRow takes it, for PostgreSQL (and to compare).
+func logRow(l store.UpdateLog, name, creation string, seq int64) doc.Doc {
+	return doc.Doc{"name": name, "owner": "Administrator", "modified_by": "Administrator",
+		"creation": creation, "modified": creation, "docstatus": int64(0), "idx": int64(0),
+		"update_type": l.UpdateType, "ref_doctype": l.RefDoctype, "docname": l.Docname,
+		"data": nilIfEmpty(l.Data), "origin": nilIfEmpty(l.Origin), "seq": seq}
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// insertLogRaw inserts the log on the writer's driver connection. t is a
+// SQLite write transaction on db.wconn, under writeMu, which guards
+// db.logIns and db.logArgs.
+func (t *Tx) insertLogRaw(ctx context.Context, dt *meta.DocType, l store.UpdateLog, name, creation string, seq int64) error {
+	db := t.db
+	cols := rowColumns(dt)
+	li := db.logIns
+	if li == nil || li.table != dt.Table() || !sameSlice(li.cols, cols) {
+		if err := db.closeLogInsert(); err != nil {
+			return err
+		}
+		li = newLogInsert(dt, cols)
+		db.logIns = li
+	}
+	args := db.logArgs[:0]
+	for i, s := range li.slots {
+		var v driver.Value
+		switch s {
+		case slotName:
+			v = name
+		case slotCreation:
+			v = creation
+		case slotSeq:
+			v = seq
+		case slotUpdateType:
+			v = dbValue(dt, "update_type", l.UpdateType)
+		case slotRefDoctype:
+			v = dbValue(dt, "ref_doctype", l.RefDoctype)
+		case slotDocname:
+			v = dbValue(dt, "docname", l.Docname)
+		case slotData:
+			v = nilIfEmpty(l.Data)
+		case slotOrigin:
+			v = nilIfEmpty(l.Origin)
+		}
+		args = append(args, driver.NamedValue{Ordinal: i + 1, Value: v})
+	}
+	err := db.wconn.Raw(func(dc any) error {
+		if li.st == nil {
+			p, ok := dc.(driver.ConnPrepareContext)
+			if !ok {
+				return errors.New("the SQLite driver cannot prepare with a context")
+			}
+			st, err := p.PrepareContext(ctx, li.q)
+			if err != nil {
+				return err
+			}
+			li.st = st
+		}
+		_, err := li.st.(driver.StmtExecContext).ExecContext(ctx, args)
+		return err
+	})
+	clear(args) // keep no document text alive until the next log
+	db.logArgs = args
+	if err != nil {
+		return fmt.Errorf("insert %s: %w", dt.Name, classify(err))
+	}
+	return nil
+}
+
+// closeLogInsert closes the prepared log INSERT, under writeMu.
+func (db *DB) closeLogInsert() error {
+	li := db.logIns
+	db.logIns = nil
+	if li == nil || li.st == nil || db.wconn == nil {
+		return nil
+	}
+	return db.wconn.Raw(func(any) error { return li.st.Close() })
+}

@@ -1,0 +1,80 @@
+package sqlstore_test
+
+import (
+	"context"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"docstream/internal/doc"
+	"docstream/internal/meta"
+	"docstream/internal/sitetest"
+	"docstream/internal/store"
+	"docstream/internal/store/sqlstore"
+)
+
+// TestStore_UpdateLogAsInsertRow: the log InsertUpdateLog writes (on SQLite
+// through a statement of its own, logwrite.go) is stored exactly as
+// InsertRow stores the same row: every column's type and value, with
+// fields added to the log table, empty values, and again after the table
+// gained a field.
+func TestStore_UpdateLogAsInsertRow(t *testing.T) {
+	t.Parallel()
+	const fields = `{"fieldname": "update_type", "fieldtype": "Select", "options": "Create\nUpdate\nDelete"},
+		{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"},
+		{"fieldname": "docname", "fieldtype": "Data"}, {"fieldname": "data", "fieldtype": "Code"},
+		{"fieldname": "seq", "fieldtype": "Int"}, {"fieldname": "origin", "fieldtype": "Data"},
+		{"fieldname": "note", "fieldtype": "Data"}, {"fieldname": "weight", "fieldtype": "Float"},
+		{"fieldname": "count", "fieldtype": "Int"}, {"fieldname": "flag", "fieldtype": "Check"},
+		{"fieldname": "code", "fieldtype": "Data", "unique": 1}`
+	eul := mustMeta(t, `{"name": "Event Update Log", "fields": [`+fields+`]}`)
+	grown := mustMeta(t, `{"name": "Event Update Log", "fields": [`+fields+`, {"fieldname": "extra", "fieldtype": "Int"}]}`)
+	logs := []store.UpdateLog{
+		{UpdateType: "Create", RefDoctype: "Note", Docname: "N-1", Data: `{"title":"a \"b\""}`},
+		{UpdateType: "Delete", RefDoctype: "Note", Docname: "N-1", Origin: "http://other:8000"},
+		{UpdateType: "Update", RefDoctype: "Note", Docname: "", Data: "{}"},
+		{},
+	}
+	sitetest.ForEachStore(t, func(t *testing.T, opts sitetest.Options) {
+		t.Parallel()
+		ctx := context.Background()
+		db := sitetest.OpenStore(t, opts.Store)
+		for _, dt := range []struct {
+			name string
+			meta *meta.DocType
+		}{{"first", eul}, {"grown", grown}} {
+			update(t, db, func(tx store.Tx) error { return tx.SyncTable(ctx, nil, dt.meta) })
+			for i, l := range logs {
+				var seq int64
+				update(t, db, func(tx store.Tx) error {
+					var err error
+					seq, err = tx.InsertUpdateLog(ctx, dt.meta, l, time.Now())
+					return err
+				})
+				if q := sqlstore.LogInsertSQL(db); opts.Store == sitetest.SQLite && !strings.Contains(q, "'Administrator'") {
+					t.Fatalf("SQLite wrote the log without its own statement (%q)", q)
+				}
+				got, err := sqlstore.StoredRow(ctx, db, dt.meta, doc.UpdateLogName(seq))
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The same log through InsertRow, under another number.
+				other := seq + 1_000_000
+				row := sqlstore.LogRow(l, doc.UpdateLogName(other), got["creation"][len("string "):], other)
+				update(t, db, func(tx store.Tx) error { return tx.InsertRow(ctx, dt.meta, row) })
+				want, err := sqlstore.StoredRow(ctx, db, dt.meta, doc.UpdateLogName(other))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range []map[string]string{got, want} {
+					delete(m, "name")
+					delete(m, "seq")
+				}
+				if !maps.Equal(got, want) {
+					t.Errorf("%s table, log %d %+v stored as\n%v\nInsertRow stores\n%v", dt.name, i, l, got, want)
+				}
+			}
+		}
+	})
+}
