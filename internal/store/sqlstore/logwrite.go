@@ -134,6 +134,7 @@ func (t *Tx) insertLogRaw(ctx context.Context, dt *meta.DocType, l store.UpdateL
 		}
 		args = append(args, driver.NamedValue{Ordinal: i + 1, Value: v})
 	}
+	ctx = t.wctx
 	err := db.wconn.Raw(func(dc any) error {
 		if li.st == nil {
 			p, ok := dc.(driver.ConnPrepareContext)

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"strings"
 	"testing"
@@ -77,4 +78,48 @@ func TestStore_UpdateLogAsInsertRow(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestStore_SQLiteWritesOutliveTheirContext: a SQLite write transaction
+// runs to its end once begun (its statements are not watched for
+// cancellation, which cost a goroutine per statement), while a read still
+// stops when its context does.
+func TestStore_SQLiteWritesOutliveTheirContext(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	thing := mustMeta(t, thingDef)
+	db := sitetest.OpenStore(t, sitetest.SQLite)
+	update(t, db, func(tx store.Tx) error { return tx.SyncTable(ctx, nil, thing) })
+
+	wctx, cancel := context.WithCancel(ctx)
+	tx, err := db.Begin(wctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	cancel()
+	if err := tx.InsertRow(wctx, thing, doc.Doc{"name": "T-1", "title": "after cancel"}); err != nil {
+		t.Fatalf("insert after the context ended: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("commit after the context ended: %v", err)
+	}
+	view(t, db, func(tx store.Tx) error {
+		got, err := tx.GetRow(ctx, thing, "T-1", false)
+		if err == nil && (got == nil || got.Str("title") != "after cancel") {
+			t.Errorf("stored %v", got)
+		}
+		return err
+	})
+
+	rctx, cancel := context.WithCancel(ctx)
+	cancel()
+	rtx, err := db.Begin(rctx, false)
+	if err == nil {
+		defer rtx.Rollback()
+		_, err = rtx.GetRow(rctx, thing, "T-1", false)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("read with an ended context: %v, want context.Canceled", err)
+	}
 }

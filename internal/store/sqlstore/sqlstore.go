@@ -185,6 +185,13 @@ func (db *DB) Begin(ctx context.Context, write bool) (store.Tx, error) {
 	var tx *sql.Tx
 	var err error
 	if onWriter {
+		// A SQLite write transaction runs to its end once begun, whatever
+		// becomes of the caller's context: its statements are short and
+		// hold the only write lock, so interrupting one saves little, and
+		// watching a cancellable context cost a goroutine per statement in
+		// the driver (about five per insert through the REST API) and one
+		// per transaction in database/sql. Reads stay interruptible.
+		ctx = context.WithoutCancel(ctx)
 		tx, err = db.wconn.BeginTx(ctx, nil)
 	} else {
 		tx, err = pool.BeginTx(ctx, nil)
@@ -196,6 +203,9 @@ func (db *DB) Begin(ctx context.Context, write bool) (store.Tx, error) {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	t := &Tx{tx: tx, d: db.d, now: db.Now().Truncate(time.Microsecond), unlock: unlock, db: db, onWriter: onWriter}
+	if onWriter {
+		t.wctx = ctx
+	}
 	if db.d.name == "sqlite" {
 		t.stmts = db.stmtCache(pool)
 	}
@@ -224,8 +234,18 @@ type Tx struct {
 	tailMarks []tailMark
 	tailDirty bool
 	ended     bool
-	// onWriter: a SQLite write transaction on db.wconn (logwrite.go).
+	// onWriter: a SQLite write transaction on db.wconn (logwrite.go); its
+	// statements run with wctx, which is never cancelled (see Begin).
 	onWriter bool
+	wctx     context.Context
+}
+
+// stmtCtx is the context a statement of t runs with.
+func (t *Tx) stmtCtx(ctx context.Context) context.Context {
+	if t.onWriter {
+		return t.wctx
+	}
+	return ctx
 }
 
 // Now is the transaction's timestamp, fixed at Begin.
@@ -264,6 +284,7 @@ func (t *Tx) end(committed, commitFailed bool) {
 }
 
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = t.stmtCtx(ctx)
 	if st := t.stmt(ctx, q); st != nil {
 		r, err := st.ExecContext(ctx, args...)
 		return r, classify(err)
@@ -273,6 +294,7 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 }
 
 func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = t.stmtCtx(ctx)
 	if st := t.stmt(ctx, q); st != nil {
 		r, err := st.QueryContext(ctx, args...)
 		return r, classify(err)
@@ -282,6 +304,7 @@ func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 }
 
 func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = t.stmtCtx(ctx)
 	if st := t.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
