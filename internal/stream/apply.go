@@ -260,6 +260,9 @@ func (s *Streamer) applyLog(ctx context.Context, t *app.Tx, u perm.User, ev sync
 	if local != nil {
 		localName = local.Name()
 	}
+	if done, err := s.supersededBy(ctx, t, ev); err != nil || done {
+		return localName, err // already in the backfilled copy (backfill.go)
+	}
 	opts := app.Opts{Origin: ev.producer, KeepChildNames: true}
 	data := l.dataString()
 	switch l.UpdateType {

@@ -24,6 +24,15 @@ import (
 // the row in the same transaction as each page, so a restart resumes where
 // it stopped. Live changes keep flowing between pages; both paths upsert by
 // name (or remote_docname), so the result has no gap and no duplicate.
+//
+// A page brings each document as it is when the page is read, which can be
+// later than live changes of it the consumer has not applied yet: applied
+// after the page, such a change would take the document back to an older
+// state, or fail for good (a draft's edit on a copy that is already
+// submitted), and hold back every later change of it. So the producer says
+// which update log was its newest when it read the page (head_seq), and a
+// live change of a document of that page numbered up to there is recorded
+// as synced without being applied: the copy has it already (supersededBy).
 
 const backfillMethod = "docstream.stream.get_documents_for_consumer"
 
@@ -157,18 +166,46 @@ func (s *Streamer) backfillStep(ctx context.Context, p *producerCfg) (bool, erro
 	// A backfilled Create brings a document's current state, so it is not
 	// queued behind a failed live event of that document.
 	err = s.applyBatch(ctx, p, logs, false, func(t *app.Tx) error {
+		for _, l := range logs {
+			if err := t.SetKV(ctx, backfilledKey(p.name, remoteDT, l.DocName), strconv.FormatInt(page.HeadSeq, 10)); err != nil {
+				return err
+			}
+		}
 		return s.updateRow(ctx, t, p.name, row, func(r doc.Doc) { backfillProgress(r, &page, len(logs)) })
 	})
 	return true, err
 }
 
+// backfilledKey names the head_seq of the backfill page that brought a
+// producer's document.
+func backfilledKey(producer, remoteDT, name string) string {
+	return "backfilled\x1f" + producer + "\x1f" + remoteDT + "\x1f" + name
+}
+
+// supersededBy reports whether live event ev is already in the copy of its
+// document that a backfill page brought (see the top of this file). Only an
+// event numbered up to the subscription's last backfill head can be, so a
+// subscription past its backfill pays nothing for this.
+func (s *Streamer) supersededBy(ctx context.Context, t *app.Tx, ev syncEvent) (bool, error) {
+	if ev.log.Seq == nil || *ev.log.Seq <= 0 || *ev.log.Seq > ev.row.Int("backfill_head") {
+		return false, nil
+	}
+	v, ok, err := t.GetKV(ctx, backfilledKey(ev.producer, ev.log.RefDocType, ev.log.DocName))
+	if err != nil || !ok {
+		return false, err
+	}
+	head, err := strconv.ParseInt(v, 10, 64)
+	return err == nil && *ev.log.Seq <= head, nil
+}
+
 // backfillPage is the producer's answer to a backfill pull.
 type backfillPage struct {
-	Docs  []map[string]any `json:"docs"`
-	Total int64            `json:"total"`
-	After string           `json:"after"`
-	Until string           `json:"until"`
-	Done  bool             `json:"done"`
+	Docs    []map[string]any `json:"docs"`
+	Total   int64            `json:"total"`
+	After   string           `json:"after"`
+	Until   string           `json:"until"`
+	Done    bool             `json:"done"`
+	HeadSeq int64            `json:"head_seq"`
 }
 
 // backfillProgress records a page on the subscription row.
@@ -178,6 +215,7 @@ func backfillProgress(r doc.Doc, page *backfillPage, n int) {
 	r["backfill_total"] = page.Total
 	r["backfill_done"] = r.Int("backfill_done") + int64(n)
 	r["backfill_status"] = map[bool]string{true: "Done", false: "Running"}[page.Done]
+	r["backfill_head"] = max(r.Int("backfill_head"), page.HeadSeq)
 }
 
 func (s *Streamer) setBackfill(ctx context.Context, p *producerCfg, row doc.Doc, f func(doc.Doc)) error {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"docstream/internal/app"
 	"docstream/internal/doc"
 )
 
@@ -108,6 +109,68 @@ func TestBackfillPageWithFailure(t *testing.T) {
 		}
 		if q := mustGet(t, c.Site, "Note", "b12").Rows("items")[0]["qty"]; q != 12.25 {
 			t.Errorf("b12 qty = %v (%T), want 12.25", q, q)
+		}
+	})
+}
+
+// holdPulls keeps the consumer's pull worker for producer from working (the
+// test holds its lease, as another process would) until release is called.
+func holdPulls(t *testing.T, c *testSite, producer string) (release func()) {
+	t.Helper()
+	lease := func(until time.Time) {
+		t.Helper()
+		err := c.App.Update(context.Background(), func(tx *app.Tx) error {
+			ok, err := tx.TryLease(context.Background(), "pull:"+producer, "test", time.Now(), until)
+			if err == nil && !ok {
+				err = fmt.Errorf("the pull lease of %s is taken", producer)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	lease(time.Now().Add(time.Hour))
+	return func() { lease(time.Now().Add(-time.Second)) }
+}
+
+// A backfill page read after live changes the consumer has not applied yet
+// holds the document in a later state than those changes: they are in the
+// copy already and are not applied over it. (Applied, a draft's edit over a
+// copy that is already submitted failed for good, and held back the
+// document's later changes: the cancel below never arrived.) Both edits
+// are needed: the first one's value differs from the copy's.
+func TestBackfillAheadOfLiveChanges(t *testing.T) {
+	forEachStore(t, func(t *testing.T, start starter) {
+		p, c := start(t, fastStream()), start(t, fastStream())
+		noteDocTypes(t, p.Site)
+		noteDocTypes(t, c.Site)
+		mustInsert(t, p.Site, "Note", doc.Doc{"title": "old-1", "body": "first"})
+		release := holdPulls(t, c, p.URL)
+		subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1)})
+		mustSave(t, p.Site, "Note", "old-1", doc.Doc{"body": "edited"})
+		mustSave(t, p.Site, "Note", "old-1", doc.Doc{"body": "edited again"})
+		mustSave(t, p.Site, "Note", "old-1", doc.Doc{"docstatus": int64(1)})
+		release()
+		eventually(t, "old-1 submitted on the consumer", 10*time.Second, func() bool {
+			d := find(c.Site, "Note", "old-1")
+			return d != nil && d.Int("docstatus") == 1
+		})
+		mustSave(t, p.Site, "Note", "old-1", doc.Doc{"docstatus": int64(2)})
+		eventually(t, "old-1 cancelled on the consumer", 10*time.Second, func() bool {
+			d := find(c.Site, "Note", "old-1")
+			return d != nil && d.Int("docstatus") == 2
+		})
+		if d := find(c.Site, "Note", "old-1"); d.Str("body") != "edited again" {
+			t.Errorf("body %q", d.Str("body"))
+		}
+		if n := count(t, c.Site, "Event Sync Log", eq("status", "Failed")); n != 0 {
+			t.Errorf("%d Failed sync logs, want none", n)
+		}
+		// The three live changes the page already held are recorded as
+		// synced, with the cancel after them.
+		if n := count(t, c.Site, "Event Sync Log", eq("docname", "old-1"), eq("update_type", "Update"), eq("status", "Synced")); n != 4 {
+			t.Errorf("%d synced Updates of old-1, want 4 (two edits, submit, cancel)", n)
 		}
 	})
 }

@@ -88,7 +88,7 @@ func keepBackfill(e *app.HookEvent) {
 	}
 	for _, r := range e.Doc.Rows("producer_doctypes") {
 		if o := old[r.Name()]; o != nil {
-			for _, f := range []string{"backfill_status", "backfill_done", "backfill_total", "backfill_after", "backfill_until", "backfill_error"} {
+			for _, f := range []string{"backfill_status", "backfill_done", "backfill_total", "backfill_after", "backfill_until", "backfill_error", "backfill_head"} {
 				r[f] = o[f]
 			}
 		}
