@@ -105,6 +105,8 @@ type Tx interface {
 
 	GetKV(ctx context.Context, key string) (string, bool, error)
 	SetKV(ctx context.Context, key, value string) error
+	// DeleteKVPrefix deletes the settings whose key starts with prefix.
+	DeleteKVPrefix(ctx context.Context, prefix string) error
 	// TryLease takes or renews a named lease (one worker per producer across
 	// processes). It reports whether owner holds it until `until`.
 	TryLease(ctx context.Context, name, owner string, now, until time.Time) (bool, error)

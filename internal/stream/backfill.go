@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 
 	"docstream/internal/api"
 	"docstream/internal/app"
@@ -180,6 +181,44 @@ func (s *Streamer) backfillStep(ctx context.Context, p *producerCfg) (bool, erro
 // producer's document.
 func backfilledKey(producer, remoteDT, name string) string {
 	return "backfilled\x1f" + producer + "\x1f" + remoteDT + "\x1f" + name
+}
+
+// forgetBackfills deletes the per-document marks of a subscription's
+// finished backfill once nothing can need them: the live cursor is past the
+// last page's head, and no failed or queued event of the DocType numbered up
+// to it (nor a failed backfilled Create, numbered 0) waits for a retry. While
+// some does, the Sync Log is looked at again at most once a minute.
+func (s *Streamer) forgetBackfills(ctx context.Context, w *worker, p *producerCfg) error {
+	now := s.Now()
+	for dt, r := range p.rows {
+		head := r.Int("backfill_head")
+		if head <= 0 || p.lastSeq < head || r.Str("backfill_status") == "Running" || now.Before(w.forgetAt) {
+			continue
+		}
+		err := s.App.Update(ctx, func(t *app.Tx) error {
+			esl, err := t.Meta("Event Sync Log")
+			if err != nil {
+				return err
+			}
+			waiting, err := t.Count(ctx, &filter.Query{DocType: esl, Where: []filter.Cond{
+				{Field: "event_producer", Op: "=", Value: p.name, Kind: meta.KindText},
+				{Field: "remote_doctype", Op: "=", Value: dt, Kind: meta.KindText},
+				{Field: "status", Op: "!=", Value: "Synced", Kind: meta.KindText},
+				{Field: "seq", Op: "<=", Value: head, Kind: meta.KindInt}}})
+			if err != nil || waiting > 0 {
+				w.forgetAt = now.Add(time.Minute)
+				return err
+			}
+			if err := t.DeleteKVPrefix(ctx, backfilledKey(p.name, dt, "")); err != nil {
+				return err
+			}
+			return s.updateRow(ctx, t, p.name, r, func(r doc.Doc) { r["backfill_head"] = int64(0) })
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // supersededBy reports whether live event ev is already in the copy of its

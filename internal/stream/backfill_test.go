@@ -172,5 +172,16 @@ func TestBackfillAheadOfLiveChanges(t *testing.T) {
 		if n := count(t, c.Site, "Event Sync Log", eq("docname", "old-1"), eq("update_type", "Update"), eq("status", "Synced")); n != 4 {
 			t.Errorf("%d synced Updates of old-1, want 4 (two edits, submit, cancel)", n)
 		}
+		// With the live stream past the page, the page's marks are dropped.
+		eventually(t, "the backfill's marks forgotten", 10*time.Second, func() bool {
+			row := mustGet(t, c.Site, "Event Producer", p.URL).Rows("producer_doctypes")[0]
+			var there bool
+			err := c.App.View(context.Background(), func(tx *app.Tx) error {
+				var err error
+				_, there, err = tx.GetKV(context.Background(), "backfilled\x1f"+p.URL+"\x1fNote\x1fold-1")
+				return err
+			})
+			return err == nil && !there && row.Int("backfill_head") == 0
+		})
 	})
 }

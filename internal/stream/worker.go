@@ -25,6 +25,8 @@ type worker struct {
 
 	// leaseUntil is when this worker's pull lease ends, as last written.
 	leaseUntil time.Time
+	// forgetAt: when forgetBackfills may look at the Sync Log again.
+	forgetAt time.Time
 
 	// For the dashboard and metrics.
 	lastErr   string
@@ -233,6 +235,9 @@ func (s *Streamer) step(ctx context.Context, w *worker) (idle bool, err error) {
 	}
 	if len(p.rows) == 0 {
 		return retried == 0, nil
+	}
+	if err := s.forgetBackfills(ctx, w, p); err != nil {
+		return false, err
 	}
 	backfilled, err := s.backfillStep(ctx, p)
 	if err != nil {

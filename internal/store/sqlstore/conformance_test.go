@@ -605,6 +605,25 @@ func TestStore_SystemTables(t *testing.T) {
 				}
 				return nil
 			})
+			// DeleteKVPrefix: the prefix counts in characters, not bytes.
+			keys := []string{"p\x1fä\x1f1", "p\x1fä\x1f2", "p\x1fä\x1f", "p\x1fäx", "p\x1fa\x1f1", "P\x1fä\x1f1", "x"}
+			update(t, db, func(tx store.Tx) error {
+				for _, k := range keys {
+					if err := tx.SetKV(ctx, k, "v"); err != nil {
+						return err
+					}
+				}
+				return tx.DeleteKVPrefix(ctx, "p\x1fä\x1f")
+			})
+			view(t, db, func(tx store.Tx) error {
+				for i, k := range keys {
+					_, ok, err := tx.GetKV(ctx, k)
+					if want := i >= 3; ok != want || err != nil {
+						t.Errorf("after DeleteKVPrefix, key %q there: %v (%v), want %v", k, ok, err, want)
+					}
+				}
+				return nil
+			})
 		})
 
 		t.Run("leases", func(t *testing.T) {

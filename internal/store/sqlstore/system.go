@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"docstream/internal/doc"
 )
@@ -165,6 +166,14 @@ func (t *Tx) GetKV(ctx context.Context, key string) (string, bool, error) {
 // SetKV writes a site setting.
 func (t *Tx) SetKV(ctx context.Context, key, value string) error {
 	_, err := t.exec(ctx, `INSERT INTO "__KV" (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+// DeleteKVPrefix deletes the settings whose key starts with prefix. Both
+// databases count substr in characters, hence the rune count. It reads the
+// whole table: streaming calls it once per finished backfill.
+func (t *Tx) DeleteKVPrefix(ctx context.Context, prefix string) error {
+	_, err := t.exec(ctx, `DELETE FROM "__KV" WHERE substr(key, 1, CAST(? AS INTEGER)) = ?`, utf8.RuneCountInString(prefix), prefix)
 	return err
 }
 
