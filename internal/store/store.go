@@ -23,6 +23,22 @@ type Store interface {
 	Close() error
 }
 
+// WithSnapshot asks that the transaction begun with ctx read one snapshot
+// of the database from its first statement to its end (PostgreSQL:
+// REPEATABLE READ; a SQLite transaction always does). Without it, on
+// PostgreSQL each statement sees what was committed when it began.
+func WithSnapshot(ctx context.Context) context.Context {
+	return context.WithValue(ctx, snapshotKey{}, true)
+}
+
+// Snapshot reports whether ctx asks for WithSnapshot.
+func Snapshot(ctx context.Context) bool {
+	v, _ := ctx.Value(snapshotKey{}).(bool)
+	return v
+}
+
+type snapshotKey struct{}
+
 // UpdateLog is an Event Update Log to write: the store numbers, names and
 // dates it (Tx.InsertUpdateLog). Data and Origin "" are written as NULL: a
 // Delete carries no data, a change made here has no origin.

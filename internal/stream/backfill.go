@@ -16,6 +16,7 @@ import (
 	"docstream/internal/filter"
 	"docstream/internal/meta"
 	"docstream/internal/perm"
+	"docstream/internal/store"
 )
 
 // Backfill: Frappe streams only changes made after registration (W6,
@@ -46,7 +47,9 @@ func (s *Streamer) apiBackfillPage(c *api.Call) (any, error) {
 	limit, _ := strconv.Atoi(c.Args.Str("limit"))
 	limit = min(max(limit, 1), 1000)
 	var out map[string]any
-	err := s.App.Update(c.Ctx, func(t *app.Tx) error {
+	// One snapshot for the head and the documents (on PostgreSQL too): a
+	// change up to the head is in the page, and none after it.
+	err := s.App.Update(store.WithSnapshot(c.Ctx), func(t *app.Tx) error {
 		eul, _ := t.Meta("Event Update Log")
 		if !perm.Can(eul, c.User, perm.Read, "") {
 			return errs.Permission("No permission to read Event Update Log")

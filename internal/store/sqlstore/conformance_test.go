@@ -761,3 +761,37 @@ func TestStore_InsertRows(t *testing.T) {
 		})
 	})
 }
+
+// TestStore_Snapshot: a transaction begun with store.WithSnapshot reads one
+// snapshot throughout, on both databases; without it, PostgreSQL's
+// statements each see the latest commits (READ COMMITTED).
+func TestStore_Snapshot(t *testing.T) {
+	sitetest.ForEachStore(t, func(t *testing.T, opts sitetest.Options) {
+		t.Parallel()
+		ctx := context.Background()
+		db := sitetest.OpenStore(t, opts.Store)
+		for i, snapshot := range []bool{true, false} {
+			key := fmt.Sprintf("snap-%d", i)
+			bctx := ctx
+			if snapshot {
+				bctx = store.WithSnapshot(ctx)
+			}
+			tx, err := db.Begin(bctx, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, err := tx.GetKV(ctx, key); ok || err != nil {
+				t.Fatalf("%s before: %v %v", key, ok, err)
+			}
+			update(t, db, func(w store.Tx) error { return w.SetKV(ctx, key, "1") })
+			_, seen, err := tx.GetKV(ctx, key)
+			tx.Rollback()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := !snapshot && opts.Store == sitetest.Postgres; seen != want {
+				t.Errorf("snapshot %v: a commit made after the first read seen: %v, want %v", snapshot, seen, want)
+			}
+		}
+	})
+}

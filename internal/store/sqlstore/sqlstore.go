@@ -194,7 +194,11 @@ func (db *DB) Begin(ctx context.Context, write bool) (store.Tx, error) {
 		ctx = context.WithoutCancel(ctx)
 		tx, err = db.wconn.BeginTx(ctx, nil)
 	} else {
-		tx, err = pool.BeginTx(ctx, nil)
+		var opts *sql.TxOptions
+		if db.d.name == "postgres" && store.Snapshot(ctx) {
+			opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead}
+		}
+		tx, err = pool.BeginTx(ctx, opts)
 	}
 	if err != nil {
 		if unlock != nil {
