@@ -76,7 +76,11 @@ func TestPullFromTailAsFromTable(t *testing.T) {
 					}
 				}
 				stream.ServeFromTable(p.Stream, true)
+				tableBefore := testutil.ToFloat64(p.Stream.Metrics.PullsServed.WithLabelValues(consumer, "table"))
 				fromTable := pull(after, limit, dts)
+				if testutil.ToFloat64(p.Stream.Metrics.PullsServed.WithLabelValues(consumer, "table")) != tableBefore+1 {
+					t.Fatalf("after %d, limit %d: the pull from the table not counted as from=\"table\"", after, limit)
+				}
 				if fromTail != fromTable {
 					t.Fatalf("after %d, limit %d, %s:\nfrom the tail:  %s\nfrom the table: %s", after, limit, dts, fromTail, fromTable)
 				}

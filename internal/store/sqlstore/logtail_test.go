@@ -154,6 +154,19 @@ func TestStore_LogTail(t *testing.T) {
 	if _, ok := tailer.LogsAfter(head-1, func(*store.TailLog) bool { return true }); ok {
 		t.Fatalf("LogsAfter(%d) answered from the tail after the log table's schema was synced", head-1)
 	}
+	// So does dropping the table, once a logged commit filled the tail again.
+	update(t, db, func(tx store.Tx) error {
+		_, err := tx.InsertUpdateLog(ctx, eul, store.UpdateLog{UpdateType: "Create", RefDoctype: "Note", Docname: "before-drop"}, time.Now())
+		return err
+	})
+	view(t, db, func(tx store.Tx) (err error) { head, err = tx.StreamHead(ctx); return err })
+	if _, ok := tailer.LogsAfter(head-1, func(*store.TailLog) bool { return true }); !ok {
+		t.Fatalf("LogsAfter(%d) not answered from the tail after a logged commit", head-1)
+	}
+	update(t, db, func(tx store.Tx) error { return tx.DropTable(ctx, eul) })
+	if _, ok := tailer.LogsAfter(head-1, func(*store.TailLog) bool { return true }); ok {
+		t.Fatalf("LogsAfter(%d) answered from the tail after the log table was dropped", head-1)
+	}
 }
 
 // checkTail compares the tail with the table for every cursor it serves.
