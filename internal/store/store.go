@@ -46,11 +46,11 @@ type UpdateLog struct {
 	UpdateType, RefDoctype, Docname, Data, Origin string
 }
 
-// TailLog is a committed Event Update Log as a pull reads it.
+// TailLog is a committed Event Update Log as a pull reads it. Data "" is
+// null, as in UpdateLog.
 type TailLog struct {
-	Seq                                                     int64
-	Name, Creation, UpdateType, RefDoctype, Docname, Origin string
-	Data                                                    any // string, or nil
+	Seq                                                           int64
+	Name, Creation, UpdateType, RefDoctype, Docname, Origin, Data string
 }
 
 // LogTail is a Store that keeps the newest committed update logs in memory

@@ -75,8 +75,8 @@ func appendLogRecord(b []byte, g *store.TailLog) []byte {
 	b = append(b, `{"creation":`...)
 	b = doc.AppendJSONString(b, g.Creation)
 	b = append(b, `,"data":`...)
-	if s, ok := g.Data.(string); ok {
-		b = doc.AppendJSONString(b, s)
+	if g.Data != "" {
+		b = doc.AppendJSONString(b, g.Data)
 	} else {
 		b = append(b, "null"...)
 	}

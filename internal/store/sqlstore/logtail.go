@@ -144,11 +144,7 @@ func (l *logTail) resize(m int) {
 }
 
 func tailSize(g *store.TailLog) int {
-	n := len(g.Name) + len(g.Creation) + len(g.Docname) + len(g.Origin) + 64
-	if s, ok := g.Data.(string); ok {
-		n += len(s)
-	}
-	return n
+	return len(g.Name) + len(g.Creation) + len(g.Docname) + len(g.Origin) + len(g.Data) + 64
 }
 
 // tailed records a log this transaction inserted through InsertUpdateLog.
@@ -159,12 +155,8 @@ func (t *Tx) tailed(l store.UpdateLog, name, creation string, seq int64) {
 	if l.UpdateType == "" || l.RefDoctype == "" || l.Docname == "" {
 		t.tailDirty = true // read back as null, which the tail cannot say
 	}
-	var data any
-	if l.Data != "" {
-		data = l.Data
-	}
 	t.tailNew = append(t.tailNew, store.TailLog{Seq: seq, Name: name, Creation: creation,
-		UpdateType: l.UpdateType, RefDoctype: l.RefDoctype, Docname: l.Docname, Origin: l.Origin, Data: data})
+		UpdateType: l.UpdateType, RefDoctype: l.RefDoctype, Docname: l.Docname, Origin: l.Origin, Data: l.Data})
 }
 
 // logTableChanged notes a write to the update log table that the tail does

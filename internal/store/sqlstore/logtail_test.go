@@ -204,7 +204,7 @@ func checkTail(t interface {
 			if r.Int("seq") > after {
 				want = append(want, store.TailLog{Seq: r.Int("seq"), Name: r.Name(), Creation: r.Str("creation"),
 					UpdateType: r.Str("update_type"), RefDoctype: r.Str("ref_doctype"), Docname: r.Str("docname"),
-					Origin: r.Str("origin"), Data: r["data"]})
+					Origin: r.Str("origin"), Data: r.Str("data")})
 			}
 		}
 		if h != head || fmt.Sprint(got) != fmt.Sprint(want) {

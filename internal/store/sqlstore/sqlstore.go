@@ -206,7 +206,7 @@ func (db *DB) Begin(ctx context.Context, write bool) (store.Tx, error) {
 		}
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	t := &Tx{tx: tx, d: db.d, now: db.Now().Truncate(time.Microsecond), unlock: unlock, db: db, onWriter: onWriter}
+	t := &Tx{tx: tx, d: db.d, now: db.Now().Truncate(time.Microsecond), unlock: unlock, db: db}
 	if onWriter {
 		t.wctx = ctx
 	}
@@ -238,15 +238,18 @@ type Tx struct {
 	tailMarks []tailMark
 	tailDirty bool
 	ended     bool
-	// onWriter: a SQLite write transaction on db.wconn (logwrite.go); its
-	// statements run with wctx, which is never cancelled (see Begin).
-	onWriter bool
-	wctx     context.Context
+	// wctx: set on a SQLite write transaction on db.wconn (logwrite.go),
+	// the context its statements run with, which is never cancelled (see
+	// Begin).
+	wctx context.Context
 }
+
+// onWriter reports whether t is a SQLite write transaction on db.wconn.
+func (t *Tx) onWriter() bool { return t.wctx != nil }
 
 // stmtCtx is the context a statement of t runs with.
 func (t *Tx) stmtCtx(ctx context.Context) context.Context {
-	if t.onWriter {
+	if t.onWriter() {
 		return t.wctx
 	}
 	return ctx

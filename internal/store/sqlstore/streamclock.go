@@ -85,7 +85,7 @@ func (t *Tx) InsertUpdateLog(ctx context.Context, dt *meta.DocType, l store.Upda
 		return 0, err
 	}
 	ts, name := doc.FormatDatetime(creation), doc.UpdateLogName(seq)
-	if t.onWriter {
+	if t.onWriter() {
 		err = t.insertLogRaw(ctx, dt, l, name, ts, seq)
 	} else {
 		err = t.insertRow(ctx, dt, logRow(l, name, ts, seq))
