@@ -18,8 +18,34 @@ const (
 	DatetimeLayout = "2006-01-02 15:04:05.000000"
 )
 
-// FormatDatetime renders t as Frappe does: naive, space separated, six digits.
-func FormatDatetime(t time.Time) string { return t.Format(DatetimeLayout) }
+// FormatDatetime renders t as Frappe does: naive, space separated, six
+// digits. It writes the digits itself: every insert formats two or three
+// datetimes (creation, modified, an update log's), and time.Format's
+// reading of the layout cost more than the rest of the work.
+func FormatDatetime(t time.Time) string {
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format(DatetimeLayout)
+	}
+	h, mi, s := t.Clock()
+	b := []byte("0000-00-00 00:00:00.000000")
+	putDigits(b[0:4], y)
+	putDigits(b[5:7], int(mo))
+	putDigits(b[8:10], d)
+	putDigits(b[11:13], h)
+	putDigits(b[14:16], mi)
+	putDigits(b[17:19], s)
+	putDigits(b[20:26], t.Nanosecond()/1000)
+	return string(b)
+}
+
+// putDigits writes v in decimal into all of b, zero-padded.
+func putDigits(b []byte, v int) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+}
 
 var datetimeInputs = []string{
 	"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999",

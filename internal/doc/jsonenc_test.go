@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"testing"
+	"time"
 )
 
 // AppendJSON must write what encoding/json writes for the same document
@@ -76,6 +77,79 @@ func BenchmarkAppendJSON(b *testing.B) {
 			if _, err := d.AppendJSON(nil); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+}
+
+// AppendJSON remembers key orders by key count: documents with as many keys
+// but other ones, with null values, and nested rows, encoded in turn and
+// side by side, must each still come out as encoding/json writes them.
+func TestAppendJSONKeyOrders(t *testing.T) {
+	t.Parallel()
+	docs := []Doc{
+		{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7"},
+		{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "h": "7"},
+		{"g": "1", "f": "2", "e": "3", "d": "4", "c": "5", "b": "6", "a": "7"},
+		{"a": nil, "b": "2", "c": nil, "d": "4", "e": "5", "f": "6", "g": nil},
+		{"z": "1", "y": "2", "x": "3", "w": "4", "v": "5", "u": "6", "rows": []Doc{
+			{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "h": "7"},
+			{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": nil}}},
+		{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": 7.5, "h": "x", "i": "y", "j": "z", "k": "w", "l": "v", "m": "u", "n": "t", "o": "s", "p": "r", "q": "q"},
+		{"b": "1"},
+	}
+	for range 3 {
+		for i, d := range docs {
+			want, err := json.Marshal(d.WithoutNulls())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			t.Run("", func(t *testing.T) {
+				t.Parallel()
+				for range 50 {
+					if got, err = d.AppendJSON([]byte("prefix")); err != nil || string(got) != "prefix"+string(want) {
+						t.Fatalf("doc %d: AppendJSON = %s, %v\nwant prefix%s", i, got, err, want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkAppendJSONString is a log's payload as a pull serves it: a
+// document's JSON inside a JSON string.
+func BenchmarkAppendJSONString(b *testing.B) {
+	for _, tc := range []struct{ name, s string }{
+		{"plain", "Payment terms 30 days net, to be paid by bank transfer to the account on the invoice, v1"},
+		{"json", `{"city":"Berlin","code":"CUST-0000001","country":"Germany","credit_limit":101.5,"customer_name":"Customer number 1","docstatus":0,"doctype":"Bench Customer","email":"customer1@example.com"}`},
+		{"unicode", "Zahlungsbedingungen: 30 Tage netto, Überweisung an das Konto auf der Rechnung – danke ✓"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			buf := make([]byte, 0, 1024)
+			for b.Loop() {
+				buf = AppendJSONString(buf[:0], tc.s)
+			}
+		})
+	}
+}
+
+// FormatDatetime writes its digits itself: it must agree with time.Format
+// on every instant, in any location, including the years Format pads.
+func FuzzFormatDatetime(f *testing.F) {
+	f.Add(int64(0), int64(0), false)
+	f.Add(int64(1733493601), int64(999999999), true)
+	f.Add(int64(-62135596800), int64(1), false)     // year 1
+	f.Add(int64(253402300799), int64(999999), true) // 9999-12-31 23:59:59
+	f.Add(int64(253402300800), int64(0), false)     // year 10000
+	f.Add(int64(-62198755200), int64(0), false)     // year -1
+	f.Fuzz(func(t *testing.T, sec, nsec int64, east bool) {
+		loc := time.UTC
+		if east {
+			loc = time.FixedZone("X", 5*3600+45*60)
+		}
+		tm := time.Unix(sec, nsec).In(loc)
+		if got, want := FormatDatetime(tm), tm.Format(DatetimeLayout); got != want {
+			t.Fatalf("FormatDatetime(%v) = %q, want %q", tm, got, want)
 		}
 	})
 }
