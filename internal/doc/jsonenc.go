@@ -3,6 +3,7 @@ package doc
 import (
 	"encoding/json"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -162,12 +163,19 @@ func appendJSONString(b []byte, s string, html bool) []byte {
 	}
 	start, i := 0, 0
 	for i < len(s) {
-		if i+8 <= len(s) && plainChunk(load64(s, i), html) {
-			i += 8
-			continue
+		if i+8 <= len(s) {
+			m := specialBytes(load64(s, i), html)
+			if m == 0 {
+				i += 8
+				continue
+			}
+			// The lowest marked byte is one to look at (a false mark
+			// only ever follows a true one): skip to it.
+			i += bits.TrailingZeros64(m) >> 3
 		}
-		// The next eight bytes (or what is left) one at a time.
-		for end := min(i+8, len(s)); i < end; {
+		// One byte (or character) at a time: the first of those that need
+		// a look, or the last few bytes of s.
+		for end := min(i+1, len(s)); i < end; {
 			c := s[i]
 			if c < utf8.RuneSelf {
 				if safe[c] {
@@ -236,17 +244,18 @@ func load64(s string, i int) uint64 {
 
 const lsb, msb = 0x0101010101010101, 0x8080808080808080
 
-// plainChunk reports that none of the eight bytes in x needs escaping: no
-// control character, quote or backslash (nor <, > or & with html) and no
-// byte of a multi-byte character. Some clean chunks are reported unclean
-// (a borrow across bytes), never the reverse; those go one byte at a time.
-func plainChunk(x uint64, html bool) bool {
+// specialBytes marks, with its high bit, each of the eight bytes in x
+// that may need escaping: a control character, quote or backslash (or <,
+// > or & with html), or a byte of a multi-byte character. A byte after a
+// marked one may be marked falsely (a borrow), never one before it: the
+// lowest mark is always a true one.
+func specialBytes(x uint64, html bool) uint64 {
 	t := (x - 0x20*lsb) &^ x // a byte below 0x20
 	t |= hasByte(x, '"') | hasByte(x, '\\')
 	if html {
 		t |= hasByte(x, '<') | hasByte(x, '>') | hasByte(x, '&')
 	}
-	return (t|x)&msb == 0
+	return (t | x) & msb
 }
 
 // hasByte sets the high bit of a byte of the result where x holds c (and
