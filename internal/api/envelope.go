@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 
@@ -50,10 +51,12 @@ type RawMessage []byte
 func writeRawMessage(w http.ResponseWriter, raw RawMessage) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	b := make([]byte, 0, len(raw)+len(`{"message":}`)+1)
-	b = append(b, `{"message":`...)
-	b = append(b, raw...)
-	_, _ = w.Write(append(b, '}', '\n'))
+	// In three writes, not copied into one buffer: a page of update logs
+	// is a few hundred kilobytes. The server buffers small answers whole
+	// either way (and sets their Content-Length).
+	_, _ = io.WriteString(w, `{"message":`)
+	_, _ = w.Write(raw)
+	_, _ = io.WriteString(w, "}\n")
 }
 
 // WriteError renders err in Frappe's error envelope: exc_type, exception, exc

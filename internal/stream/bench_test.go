@@ -79,14 +79,14 @@ func BenchmarkServePull(b *testing.B) {
 		app.Opts{IgnorePermissions: true}); err != nil {
 		b.Fatal(err)
 	}
-	const n = 200
+	const n = 400
 	for i := range n {
 		if _, err := p.App.Insert(context.Background(), app.Admin(), "Note", doc.Doc{"title": fmt.Sprintf("s%04d", i)}, app.Opts{}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	client := &http.Client{}
-	for _, page := range []int{1, 5, 50} {
+	for _, page := range []int{1, 5, 50, 300} {
 		b.Run(fmt.Sprintf("page=%d", page), func(b *testing.B) {
 			form := url.Values{"cmd": {stream.PrefixApp + ".event_update_log.event_update_log.get_update_logs_for_consumer"},
 				"event_consumer": {consumer}, "doctypes": {`["Note"]`}, "after_seq": {strconv.Itoa(n - page)}, "limit": {"500"}}

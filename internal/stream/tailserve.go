@@ -2,6 +2,7 @@ package stream
 
 import (
 	"strconv"
+	"sync"
 
 	"docstream/internal/api"
 	"docstream/internal/doc"
@@ -42,31 +43,61 @@ func (s *Streamer) fromTail(p pullArgs, dts []any, pg *servedPage) bool {
 	for _, d := range dts {
 		want[d.(string)] = true
 	}
-	b := append(make([]byte, 0, 4096), '[')
-	n, last, more := 0, int64(0), false
+	// The page's logs are copied out under the tail's lock (a struct of
+	// string headers each) and written out after it, so a commit never
+	// waits for a page to be encoded.
+	logs := tailPages.Get().(*[]store.TailLog)
+	defer func() {
+		clear(*logs) // keep no document text alive in the pool
+		*logs = (*logs)[:0]
+		tailPages.Put(logs)
+	}()
+	more := false
 	head, ok := tl.LogsAfter(p.afterSeq, func(g *store.TailLog) bool {
 		if !want[g.RefDoctype] || g.Origin == p.consumer {
 			return true
 		}
-		if n == p.limit {
+		if len(*logs) == p.limit {
 			more = true
 			return false
 		}
-		if n > 0 {
-			b = append(b, ',')
-		}
-		b = appendLogRecord(b, g)
-		n, last = n+1, g.Seq
+		*logs = append(*logs, *g)
 		return true
 	})
 	if !ok {
 		return false
 	}
+	// Sized once: grown by doubling, a page of a few hundred logs was
+	// copied seven times and its garbage made the writer assist the GC.
+	b := make([]byte, 0, pageSize(*logs))
+	b = append(b, '[')
+	for i := range *logs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendLogRecord(b, &(*logs)[i])
+	}
+	n := len(*logs)
 	pg.raw, pg.n, pg.head, pg.scanned, pg.more = append(b, ']'), n, head, head, more
 	if more {
-		pg.scanned = last
+		pg.scanned = (*logs)[n-1].Seq
 	}
 	return true
+}
+
+// tailPages are the slices fromTail copies a page's logs into.
+var tailPages = sync.Pool{New: func() any { s := make([]store.TailLog, 0, 64); return &s }}
+
+// pageSize is about the length of logs written by appendLogRecord: the keys
+// and seq, each value, and a quarter more for the backslashes of the
+// quotes in a document's JSON.
+func pageSize(logs []store.TailLog) int {
+	n := 2
+	for i := range logs {
+		g := &logs[i]
+		n += 110 + len(g.Creation) + len(g.Data) + len(g.Data)/4 + len(g.Docname) + len(g.Name) + len(g.RefDoctype) + len(g.UpdateType)
+	}
+	return n
 }
 
 // appendLogRecord writes a log as logRecord's map is encoded: keys sorted,
