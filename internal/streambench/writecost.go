@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/trace"
 	"slices"
 	"time"
 
@@ -186,10 +187,11 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 		pinned  bool
 		prefix  string
 		live    bool
+		label   string // its region in an execution trace (--trace)
 	}
-	targets := []target{{alone, aloneClient, &res.InProc.AllNone, &res.HTTP.AllNone, false, "W", false},
-		{idle.p, idle.pc, &res.InProc.AllIdle, &res.HTTP.AllIdle, false, "W", false},
-		{liveP, livePC, &res.InProc.AllLive, &res.HTTP.AllLive, res.Split, "W", true}}
+	targets := []target{{alone, aloneClient, &res.InProc.AllNone, &res.HTTP.AllNone, false, "W", false, "no consumer"},
+		{idle.p, idle.pc, &res.InProc.AllIdle, &res.HTTP.AllIdle, false, "W", false, "consumer stopped"},
+		{liveP, livePC, &res.InProc.AllLive, &res.HTTP.AllLive, res.Split, "W", true, "consumer streaming"}}
 	if res.Split {
 		// Producers of their own, so that every table gets as many rows.
 		sdsn, err := o.dsn(ctx, "bench_ws", &cleanups)
@@ -204,8 +206,8 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 		if err != nil {
 			return res, err
 		}
-		targets = append(targets, target{aloneSplit, aloneSplitClient, &res.InProc.AllNoneSplit, &res.HTTP.AllNoneSplit, true, "W", false},
-			target{idleSplit.p, idleSplit.pc, &res.InProc.AllIdleSplit, &res.HTTP.AllIdleSplit, true, "W", false})
+		targets = append(targets, target{aloneSplit, aloneSplitClient, &res.InProc.AllNoneSplit, &res.HTTP.AllNoneSplit, true, "W", false, "no consumer, CPU 0"},
+			target{idleSplit.p, idleSplit.pc, &res.InProc.AllIdleSplit, &res.HTTP.AllIdleSplit, true, "W", false, "consumer stopped, CPU 0"})
 	}
 	var unpin func()
 	defer func() {
@@ -236,6 +238,10 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 					return res, err
 				}
 				p0, s0 := pullsServed(v.s)
+				// A region per timed phase, so that an execution trace
+				// (--trace) tells what every goroutine did meanwhile
+				// (tools/tracewin); nearly free when not tracing.
+				region := trace.StartRegion(ctx, "(c) in-process, "+v.label)
 				t0 := time.Now()
 				for i := start; i < end; i++ {
 					if _, err := v.s.App.Insert(ctx, app.Admin(), BenchDocType, doc.Doc(CustomerDoc(fmt.Sprintf("%s%d-", v.prefix, r), i)), app.Opts{}); err != nil {
@@ -243,7 +249,9 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 					}
 				}
 				t1 := time.Now()
+				region.End()
 				p1, s1 := pullsServed(v.s)
+				region = trace.StartRegion(ctx, "(c) REST API, "+v.label)
 				for i := start; i < end; i++ {
 					if _, err := v.c.Insert(ctx, BenchDocType, CustomerDoc(fmt.Sprintf("H%s%d-", v.prefix, r), i)); err != nil {
 						return res, err
@@ -251,6 +259,7 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 				}
 				inProc[j] += t1.Sub(t0)
 				rest[j] += time.Since(t1)
+				region.End()
 				if v.live {
 					p2, s2 := pullsServed(v.s)
 					res.InProc.LivePulls, res.InProc.LiveServed = res.InProc.LivePulls+p1-p0, res.InProc.LiveServed+s1-s0
