@@ -318,3 +318,22 @@ func UpdateLogSeq(name string) (seq int64, ok bool) {
 	}
 	return seq, true
 }
+
+// SortableNameEpoch is when SortableName's clock starts (2020-01-01 UTC, in
+// Unix milliseconds); its eight digits last until about 2109.
+const SortableNameEpoch = 1577836800000
+
+// SortableName is a 10-character [0-9a-z] name, like HashName's, made of ms
+// (milliseconds since SortableNameEpoch, eight base-36 digits) and n (two
+// digits, 0 to 1295): names sort as (ms, n) do, so that rows named in the
+// order they are written go to the end of the name index instead of all
+// over it. The caller keeps them unique.
+func SortableName(ms int64, n int) string {
+	var b [10]byte
+	v := uint64(ms)*36*36 + uint64(n)
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = hashAlphabet[v%36]
+		v /= 36
+	}
+	return string(b[:])
+}

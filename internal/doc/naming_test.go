@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
 
 	"docstream/internal/errs"
 )
@@ -234,6 +235,23 @@ func FuzzUpdateLogSeq(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string) {
 		if seq, ok := UpdateLogSeq(name); ok && UpdateLogName(seq) != name {
 			t.Fatalf("UpdateLogSeq(%q) = %d, whose name is %q", name, seq, UpdateLogName(seq))
+		}
+	})
+}
+
+// SortableName sorts as its (ms, n) pairs do, over the whole range.
+func TestSortableNameOrder(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		maxMS := int64(2821109907455) // 36^8 - 1
+		a := [2]int64{rapid.Int64Range(0, maxMS).Draw(t, "ms1"), int64(rapid.IntRange(0, 1295).Draw(t, "n1"))}
+		b := [2]int64{rapid.Int64Range(0, maxMS).Draw(t, "ms2"), int64(rapid.IntRange(0, 1295).Draw(t, "n2"))}
+		na, nb := SortableName(a[0], int(a[1])), SortableName(b[0], int(b[1]))
+		if len(na) != 10 || strings.Trim(na, hashAlphabet) != "" {
+			t.Fatalf("SortableName(%d, %d) = %q, not 10 characters of [0-9a-z]", a[0], a[1], na)
+		}
+		less := a[0] < b[0] || a[0] == b[0] && a[1] < b[1]
+		if (na < nb) != less || (na == nb) != (a == b) {
+			t.Fatalf("(%v) %q and (%v) %q sort apart from their pairs", a, na, b, nb)
 		}
 	})
 }

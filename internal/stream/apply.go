@@ -408,9 +408,11 @@ func (s *Streamer) writeSyncLog(ctx context.Context, t *app.Tx, ev syncEvent, st
 		}
 		return t.UpdateRow(ctx, esl, old)
 	}
-	if row["name"], err = doc.HashName(s.App.Rand); err != nil {
+	names, err := s.syncLogNames(ctx, t, 1)
+	if err != nil {
 		return err
 	}
+	row["name"] = names[0]
 	return t.InsertRow(ctx, esl, row)
 }
 
@@ -444,10 +446,12 @@ func (s *Streamer) insertSyncLogs(ctx context.Context, t *app.Tx, rows []doc.Doc
 	if err != nil {
 		return err
 	}
-	for _, r := range rows {
-		if r["name"], err = doc.HashName(s.App.Rand); err != nil {
-			return err
-		}
+	names, err := s.syncLogNames(ctx, t, len(rows))
+	if err != nil {
+		return err
+	}
+	for i, r := range rows {
+		r["name"] = names[i]
 	}
 	return t.InsertRows(ctx, esl, rows)
 }

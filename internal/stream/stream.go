@@ -88,6 +88,7 @@ type Streamer struct {
 	logged    loggedCache
 	consumers consumerCache // producer side: Event Consumers of native pulls
 	newLogs   *broadcast    // wakes long-polls when update logs commit
+	syncNames syncNamer     // consumer side, on SQLite (syncnames.go)
 
 	mu        sync.Mutex
 	ctx       context.Context
