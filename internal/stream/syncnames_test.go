@@ -64,6 +64,13 @@ func TestSyncLogNamesIncrease(t *testing.T) {
 // (seq > 0; a backfill's have none) in seq order.
 func liveSyncLogs(t *testing.T, s *site.Site) []string {
 	t.Helper()
+	return syncLogNamesWhere(t, s, filter.Cond{Field: "seq", Op: ">", Value: 0, Kind: meta.KindInt})
+}
+
+// syncLogNamesWhere lists the names of a site's Event Sync Logs that match
+// where, in seq order.
+func syncLogNamesWhere(t *testing.T, s *site.Site, where ...filter.Cond) []string {
+	t.Helper()
 	var names []string
 	err := s.App.View(context.Background(), func(tx *app.Tx) error {
 		esl, err := tx.Meta("Event Sync Log")
@@ -71,7 +78,7 @@ func liveSyncLogs(t *testing.T, s *site.Site) []string {
 			return err
 		}
 		rows, err := tx.Select(context.Background(), &filter.Query{DocType: esl, Fields: []string{"name", "seq"},
-			Where: []filter.Cond{{Field: "seq", Op: ">", Value: 0, Kind: meta.KindInt}}, OrderBy: []filter.Order{{Field: "seq"}}, Limit: 1000})
+			Where: where, OrderBy: []filter.Order{{Field: "seq"}}, Limit: 1000})
 		for _, r := range rows {
 			names = append(names, r.Name())
 		}
@@ -94,21 +101,7 @@ func checkSyncLogNames(t *testing.T, s *site.Site) []string {
 			t.Fatalf("live sync log %d is named %s, after %s", i, n, live[i-1])
 		}
 	}
-	var all []string
-	err := s.App.View(context.Background(), func(tx *app.Tx) error {
-		esl, err := tx.Meta("Event Sync Log")
-		if err != nil {
-			return err
-		}
-		rows, err := tx.Select(context.Background(), &filter.Query{DocType: esl, Fields: []string{"name"}, Limit: 1000})
-		for _, r := range rows {
-			all = append(all, r.Name())
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := syncLogNamesWhere(t, s)
 	for _, n := range all {
 		if len(n) != 10 || strings.Trim(n, "0123456789abcdefghijklmnopqrstuvwxyz") != "" {
 			t.Fatalf("sync log name %q is not 10 characters of [0-9a-z]", n)
