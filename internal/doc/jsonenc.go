@@ -173,53 +173,51 @@ func appendJSONString(b []byte, s string, html bool) []byte {
 			// only ever follows a true one): skip to it.
 			i += bits.TrailingZeros64(m) >> 3
 		}
-		// One byte (or character) at a time: the first of those that need
-		// a look, or the last few bytes of s.
-		for end := min(i+1, len(s)); i < end; {
-			c := s[i]
-			if c < utf8.RuneSelf {
-				if safe[c] {
-					i++
-					continue
-				}
-				b = append(b, s[start:i]...)
-				switch c {
-				case '"', '\\':
-					b = append(b, '\\', c)
-				case '\b':
-					b = append(b, '\\', 'b')
-				case '\f':
-					b = append(b, '\\', 'f')
-				case '\n':
-					b = append(b, '\\', 'n')
-				case '\r':
-					b = append(b, '\\', 'r')
-				case '\t':
-					b = append(b, '\\', 't')
-				default:
-					b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-				}
+		// One byte (or character): the first of those that need a look, or
+		// one of the last few bytes of s.
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if safe[c] {
 				i++
-				start = i
 				continue
 			}
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, s[start:i]...)
-				b = append(b, `\ufffd`...)
-				i += size
-				start = i
-				continue
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 			}
-			if r == '\u2028' || r == '\u2029' {
-				b = append(b, s[start:i]...)
-				b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-				i += size
-				start = i
-				continue
-			}
-			i += size
+			i++
+			start = i
+			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
