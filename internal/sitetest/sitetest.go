@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver for schema set-up
 
 	"docstream/internal/app"
@@ -246,7 +248,16 @@ func NewSchema(tb testing.TB) string {
 	}
 	tb.Cleanup(func() {
 		defer admin.Close()
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+		// Parallel tests drop their schemas at once, and PostgreSQL may pick
+		// one DROP ... CASCADE as a deadlock victim (40P01): drop it again.
+		var err error
+		for try := 0; try < 5; try++ {
+			if _, err = admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); !isDeadlock(err) {
+				break
+			}
+			time.Sleep(time.Duration(try+1) * 50 * time.Millisecond)
+		}
+		if err != nil {
 			tb.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
@@ -326,4 +337,10 @@ func freeAddr(tb testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// isDeadlock reports whether err is PostgreSQL's deadlock_detected.
+func isDeadlock(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "40P01"
 }
