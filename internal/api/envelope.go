@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"docstream/internal/errs"
 )
@@ -49,14 +50,17 @@ type RawMessage []byte
 
 // writeRawMessage writes {"message": raw} as writeJSON would.
 func writeRawMessage(w http.ResponseWriter, raw RawMessage) {
+	const head, tail = `{"message":`, "}\n"
 	w.Header().Set("Content-Type", "application/json")
+	// Known in advance, so the answer is not chunked, and a client can
+	// size its buffer once.
+	w.Header().Set("Content-Length", strconv.Itoa(len(head)+len(raw)+len(tail)))
 	w.WriteHeader(http.StatusOK)
 	// In three writes, not copied into one buffer: a page of update logs
-	// is a few hundred kilobytes. The server buffers small answers whole
-	// either way (and sets their Content-Length).
-	_, _ = io.WriteString(w, `{"message":`)
+	// is a few hundred kilobytes.
+	_, _ = io.WriteString(w, head)
 	_, _ = w.Write(raw)
-	_, _ = io.WriteString(w, "}\n")
+	_, _ = io.WriteString(w, tail)
 }
 
 // WriteError renders err in Frappe's error envelope: exc_type, exception, exc

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"docstream/internal/doc"
@@ -9,7 +10,8 @@ import (
 
 // FuzzPullDecode is the fast, in-process half of FuzzPullAnswer (in
 // wire_test.go, which drives a real consumer over HTTP): the decoding of a
-// pull answer's message into remoteLogs, remoteLog.dataString, and the
+// pull answer's message into remoteLogs (decodeLogPage, which must accept
+// and give what encoding/json does), remoteLog.dataString, and the
 // payload decoders applyLog runs on its result. None may panic, and
 // dataString must give Frappe's meaning of data: a JSON string is its text,
 // null or absent is "", anything else (a producer sending the object
@@ -26,9 +28,16 @@ func FuzzPullDecode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		var logs []remoteLog
-		if json.Unmarshal(msg, &logs) != nil {
+		logs, err := decodeLogPage(msg)
+		var want []remoteLog
+		if werr := json.Unmarshal(msg, &want); (err == nil) != (werr == nil) {
+			t.Fatalf("decodeLogPage(%q): error %v, encoding/json's %v", msg, err, werr)
+		}
+		if err != nil {
 			return // pull reports "not understood" and applies nothing
+		}
+		if !reflect.DeepEqual(logs, want) {
+			t.Fatalf("decodeLogPage(%q) = %+v, encoding/json gives %+v", msg, logs, want)
 		}
 		for _, l := range logs {
 			s := l.dataString()
