@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -21,7 +22,23 @@ import (
 // benches are the `docstream bench <name>` subcommands. Other files add
 // theirs in an init function.
 var benches = map[string]func(ctx context.Context, args []string) error{
-	"stream": benchStream,
+	"stream":   benchStream,
+	"neighbor": benchNeighbor,
+}
+
+// benchNeighbor is the load bench stream's (c) runs on CPU 1 while it
+// measures producers on CPU 0 (streambench/neighbor.go); bench stream
+// starts, pauses and kills it.
+func benchNeighbor(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench neighbor", flag.ContinueOnError)
+	dir := fs.String("dir", "", "data folder of the neighbor's site (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return errors.New("bench neighbor: --dir is required")
+	}
+	return streambench.RunNeighbor(ctx, *dir, streambench.NeighborKeep, 0, os.Stdout)
 }
 
 func bench(ctx context.Context, args []string) error {
@@ -50,6 +67,7 @@ func benchStream(ctx context.Context, args []string) error {
 	warmup := fs.Int("warmup", 20, "(b) live: uncounted changes first")
 	writeN := fs.Int("write-n", 10000, "(c) write cost: inserts per producer and repetition")
 	writeReps := fs.Int("write-reps", 3, "(c) write cost: repetitions (the median is reported)")
+	neighbor := fs.Bool("write-neighbor", true, "(c) write cost: keep CPU 1 busy (a low-priority load) while producers are measured on CPU 0, as the streaming consumer keeps it busy")
 	rssN := fs.Int("rss-n", 1000000, "(d) memory: backlog drained by a `docstream serve` consumer")
 	only := fs.String("only", "abcd", "which benchmarks to run (letters of a, b, c, d)")
 	db := fs.String("db", "", "PostgreSQL DSN: run every site on PostgreSQL, each in a schema of its own (dropped after)")
@@ -105,7 +123,7 @@ func benchStream(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	o := &streambench.Options{Dir: work, DB: *db, Bin: bin, Progress: os.Stderr}
+	o := &streambench.Options{Dir: work, DB: *db, Bin: bin, Progress: os.Stderr, Neighbor: *neighbor}
 	if o.Stream, err = streamConfigFromEnv(); err != nil { // the in-process sites take the same settings as serve
 		return err
 	}
@@ -215,8 +233,12 @@ func benchStream(ctx context.Context, args []string) error {
 	if run("c") {
 		where := func(r streambench.WriteRates) string {
 			if c.Split {
-				return fmt.Sprintf("with the producer on CPU 0 only (GOMAXPROCS 1): no consumer %s/s, consumer stopped %s/s (%.2f), consumer streaming meanwhile (a `docstream serve` of its own on CPU 1)",
-					thousands(r.NoneSplit), thousands(r.IdleSplit), r.RatioIdleSplit)
+				busy := "CPU 1 idle but for the streaming consumer"
+				if c.Neighbor {
+					busy = "CPU 1 kept busy throughout by a load at nice 19, `--write-neighbor`"
+				}
+				return fmt.Sprintf("with the producer on CPU 0 only (GOMAXPROCS 1; %s): no consumer %s/s, consumer stopped %s/s (%.2f), consumer streaming meanwhile (a `docstream serve` of its own on CPU 1)",
+					busy, thousands(r.NoneSplit), thousands(r.IdleSplit), r.RatioIdleSplit)
 			}
 			return "consumer streaming meanwhile in this process"
 		}

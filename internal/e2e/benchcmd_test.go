@@ -28,7 +28,8 @@ func TestBenchStreamRuns(t *testing.T) {
 	for name, dsn := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"bench", "stream", "--pouchdb", "off", "--dir", t.TempDir(),
+			work := t.TempDir()
+			args := []string{"bench", "stream", "--pouchdb", "off", "--dir", work,
 				"--n", "300", "--live", "20", "--warmup", "2", "--write-n", "150", "--write-reps", "1", "--rss-n", "1000"}
 			dir := t.TempDir()
 			profile, trace := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "run.trace")
@@ -71,6 +72,23 @@ func TestBenchStreamRuns(t *testing.T) {
 			}
 			if split > 0 && pulls == 0 {
 				t.Errorf("no (c) row counts the pulls served to the streaming consumer:\n%s", out)
+			}
+			// There, the neighbor kept CPU 1 busy during the phases on CPU 0
+			// (it said so in its log), the rows say so, and it is gone.
+			if split > 0 {
+				logs, _ := filepath.Glob(filepath.Join(work, "write-*", "neighbor.log"))
+				if len(logs) != 1 {
+					t.Fatalf("neighbor logs %v, want one", logs)
+				}
+				if b, _ := os.ReadFile(logs[0]); !strings.Contains(string(b), "neighbor: inserting") {
+					t.Errorf("the neighbor never inserted: its log says %q", b)
+				}
+				if !strings.Contains(string(out), "CPU 1 kept busy throughout") {
+					t.Errorf("the (c) rows do not say CPU 1 was kept busy:\n%s", out)
+				}
+				if ps, _ := exec.Command("pgrep", "-f", "bench neighbor --dir "+filepath.Dir(logs[0])).Output(); len(ps) > 0 {
+					t.Errorf("the neighbor still runs after the benchmark: pids %s", ps)
+				}
 			}
 		})
 	}

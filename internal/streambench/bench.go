@@ -57,6 +57,9 @@ type Options struct {
 	Bin      string    // docstream binary, for the subprocess consumer of (d)
 	Progress io.Writer // progress lines (nil: none)
 	Stream   stream.Config
+	// Neighbor keeps CPU 1 busy while (c) measures producers on CPU 0
+	// (neighbor.go).
+	Neighbor bool
 }
 
 func (o *Options) logf(format string, a ...any) {

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/trace"
 	"slices"
+	"strconv"
 	"time"
 
 	"docstream/internal/app"
@@ -26,6 +27,9 @@ type WriteResult struct {
 	// Split: this process (the producers) ran on CPU 0 with GOMAXPROCS 1,
 	// the streaming consumer in a `docstream serve` of its own on CPU 1.
 	Split bool
+	// Neighbor: CPU 1 was kept busy during every phase on CPU 0
+	// (neighbor.go).
+	Neighbor bool
 }
 
 // WriteRates are insert rates on the producers of WriteCost.
@@ -83,6 +87,17 @@ func (w *WriteRates) finish() {
 // blocks of 1,000 and 0.88 with no switching at all (BenchmarkProducerInsert,
 // GOGC=400). A real producer does not switch, so blocks are 1,000.
 const WriteBlock = 1000
+
+// WriteWarm is how many untimed inserts a producer makes before each of its
+// timed blocks. SCRATCH
+var WriteWarm = envInt("SCRATCH_WARM", 0)
+
+func envInt(k string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return v
+	}
+	return def
+}
 
 // WriteCost is benchmark (c): n documents inserted one per transaction
 // through the document service, and n through the REST API, on three
@@ -209,6 +224,14 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 		targets = append(targets, target{aloneSplit, aloneSplitClient, &res.InProc.AllNoneSplit, &res.HTTP.AllNoneSplit, true, "W", false, "no consumer, CPU 0"},
 			target{idleSplit.p, idleSplit.pc, &res.InProc.AllIdleSplit, &res.HTTP.AllIdleSplit, true, "W", false, "consumer stopped, CPU 0"})
 	}
+	var nb *neighbor
+	if res.Split && o.Neighbor {
+		if nb, err = startNeighbor(o, filepath.Join(root, "neighbor"), "1"); err != nil {
+			return res, err
+		}
+		defer nb.stop()
+		res.Neighbor = true
+	}
 	var unpin func()
 	defer func() {
 		if unpin != nil {
@@ -219,9 +242,14 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 		switch {
 		case on && unpin == nil:
 			var err error
-			unpin, err = pinProcess(0)
+			if unpin, err = pinProcess(0); err == nil && nb != nil {
+				nb.resume()
+			}
 			return err
 		case !on && unpin != nil:
+			if nb != nil {
+				nb.pause()
+			}
 			unpin()
 			unpin = nil
 		}
@@ -236,6 +264,12 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 				v := targets[j]
 				if err := pin(v.pinned); err != nil {
 					return res, err
+				}
+				// Untimed warm-up inserts (see WriteWarm).
+				for i := start; i < start+WriteWarm; i++ {
+					if _, err := v.s.App.Insert(ctx, app.Admin(), BenchDocType, doc.Doc(CustomerDoc(fmt.Sprintf("U%s%d-", v.prefix, r), i)), app.Opts{}); err != nil {
+						return res, err
+					}
 				}
 				p0, s0 := pullsServed(v.s)
 				// A region per timed phase, so that an execution trace
@@ -277,6 +311,11 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 		}
 		if err := pin(false); err != nil {
 			return res, err
+		}
+		if nb != nil {
+			if err := nb.exited(); err != nil {
+				return res, err
+			}
 		}
 		for j, v := range targets {
 			*v.in = append(*v.in, float64(n)/inProc[j].Seconds())
