@@ -114,7 +114,7 @@ func serve(ctx context.Context, args []string) error {
 //	DOCSTREAM_STREAM_RETRY_BASE    first retry delay of a failed event (default 2s)
 //	DOCSTREAM_STREAM_NOTIFY_RETRY  retry delay of a failed notification (default 5s)
 //	DOCSTREAM_STREAM_PAGE_SIZE     events per native pull (default 500)
-//	DOCSTREAM_STREAM_BATCH_WINDOW  a consumer following a stream is answered at most this often (default 5ms)
+//	DOCSTREAM_STREAM_BATCH_WINDOW  a consumer following a stream is answered at most this often (default 50ms)
 func streamConfigFromEnv() (stream.Config, error) {
 	var c stream.Config
 	for _, d := range []struct {

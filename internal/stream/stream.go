@@ -44,7 +44,7 @@ type Config struct {
 	NotifyRetry  time.Duration // retry delay for a failed notification (default 5s)
 	PruneEvery   time.Duration // how often retention runs (default 10m)
 	LeaseTimeout time.Duration // one pull worker per producer across processes (default 60s)
-	BatchWindow  time.Duration // a busy native consumer is answered at most this often (default 5ms; <0: off)
+	BatchWindow  time.Duration // a busy native consumer is answered at most this often (default 50ms; <0: off)
 }
 
 func (c *Config) defaults() {
@@ -66,7 +66,7 @@ func (c *Config) defaults() {
 	def(&c.NotifyRetry, 5*time.Second)
 	def(&c.PruneEvery, 10*time.Minute)
 	def(&c.LeaseTimeout, 60*time.Second)
-	def(&c.BatchWindow, 5*time.Millisecond)
+	def(&c.BatchWindow, 50*time.Millisecond)
 }
 
 // Streamer is Event Streaming for one site.
