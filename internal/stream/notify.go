@@ -95,7 +95,7 @@ func (s *Streamer) pollEnded(consumer string) {
 // latency is not traded. In bench stream (c) a window of 5 ms took the
 // producer's REST inserts with a consumer streaming from 0.62–0.63 to
 // 0.71–0.74 of its rate without one. Each pull costs a producer that writes
-// at full speed more than serving it takes (on one CPU, about 8 ms of its
+// at full speed more than serving it takes (on one CPU, roughly 10 ms of its
 // inserts' time per pull, against under 0.5 ms to serve one): with 50 ms its
 // in-process inserts ran at 0.81, 0.83 and 0.74 of the rate without a
 // consumer, against 0.72, 0.69 and 0.69 with 5 ms, for 89-92 pulls of about
