@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"runtime/trace"
 	"slices"
-	"strconv"
 	"time"
 
 	"docstream/internal/app"
@@ -87,17 +86,6 @@ func (w *WriteRates) finish() {
 // blocks of 1,000 and 0.88 with no switching at all (BenchmarkProducerInsert,
 // GOGC=400). A real producer does not switch, so blocks are 1,000.
 const WriteBlock = 1000
-
-// WriteWarm is how many untimed inserts a producer makes before each of its
-// timed blocks. SCRATCH
-var WriteWarm = envInt("SCRATCH_WARM", 0)
-
-func envInt(k string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
-		return v
-	}
-	return def
-}
 
 // WriteCost is benchmark (c): n documents inserted one per transaction
 // through the document service, and n through the REST API, on three
@@ -264,12 +252,6 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 				v := targets[j]
 				if err := pin(v.pinned); err != nil {
 					return res, err
-				}
-				// Untimed warm-up inserts (see WriteWarm).
-				for i := start; i < start+WriteWarm; i++ {
-					if _, err := v.s.App.Insert(ctx, app.Admin(), BenchDocType, doc.Doc(CustomerDoc(fmt.Sprintf("U%s%d-", v.prefix, r), i)), app.Opts{}); err != nil {
-						return res, err
-					}
 				}
 				p0, s0 := pullsServed(v.s)
 				// A region per timed phase, so that an execution trace
