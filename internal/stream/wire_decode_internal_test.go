@@ -2,8 +2,11 @@ package stream
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"docstream/internal/doc"
 )
@@ -59,6 +62,59 @@ func FuzzPullDecode(f *testing.F) {
 			// What applyLog does with it must not panic.
 			_, _ = doc.FromJSON([]byte(s))
 			_, _ = doc.DecodeUpdate([]byte(s))
+		}
+	})
+}
+
+// BenchmarkDecodePage decodes a pull answer of 300 Creates as a consumer
+// does, from the answer's bytes to each log's data as text: with
+// encoding/json throughout (as before 0e82681), and as now (the envelope and
+// the page in one pass each, data unquoted directly).
+//
+//	go test ./internal/stream -run '^$' -bench DecodePage
+func BenchmarkDecodePage(b *testing.B) {
+	var logs []map[string]any
+	for i := range 300 {
+		d := map[string]any{"name": fmt.Sprintf("CUST-%07d", i), "customer_name": fmt.Sprintf("Customer number %d", i),
+			"email": fmt.Sprintf("customer%d@example.com", i), "phone": "+49-30-00000001", "city": "Berlin", "country": "Germany",
+			"territory": "Europe", "credit_limit": 100.5, "status": "Active", "last_change": "2023-11-14 22:13:20.000000",
+			"notes": "Payment terms 30 days net, v1", "owner": "Administrator", "creation": "2026-12-06 16:18:05.123456",
+			"modified": "2026-12-06 16:18:05.123456", "modified_by": "Administrator", "docstatus": 0, "idx": 0, "doctype": "Bench Customer"}
+		data, _ := json.Marshal(d)
+		logs = append(logs, map[string]any{"name": fmt.Sprintf("EUL-%010d", i), "update_type": "Create", "ref_doctype": "Bench Customer",
+			"docname": d["name"], "data": string(data), "creation": "2026-12-06 16:18:05.123456", "seq": i})
+	}
+	answer, _ := json.Marshal(map[string]any{"message": logs})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(answer)))
+		for b.Loop() {
+			var env map[string]json.RawMessage
+			var page []remoteLog
+			if json.Unmarshal(answer, &env) != nil || json.Unmarshal(env["message"], &page) != nil {
+				b.Fatal("not decoded")
+			}
+			for _, l := range page {
+				var s string
+				if json.Unmarshal(l.Data, &s) != nil {
+					b.Fatal("data not decoded")
+				}
+			}
+		}
+	})
+	b.Run("one-pass", func(b *testing.B) {
+		b.SetBytes(int64(len(answer)))
+		for b.Loop() {
+			var env map[string]json.RawMessage
+			if jsonv1.Unmarshal(answer, &env) != nil {
+				b.Fatal("not decoded")
+			}
+			page, err := decodeLogPage(env["message"])
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range page {
+				page[i].dataString()
+			}
 		}
 	})
 }
