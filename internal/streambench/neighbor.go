@@ -74,6 +74,7 @@ func ignoreEnd(ctx context.Context, err error) error {
 // neighbor is the running child.
 type neighbor struct {
 	cmd  *exec.Cmd
+	log  string // its output
 	done chan error
 }
 
@@ -86,7 +87,8 @@ func startNeighbor(o *Options, dir, cpu string) (*neighbor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the neighbor needs nice(1): %w", err)
 	}
-	logf, err := os.Create(dir + ".log")
+	logPath := dir + ".log"
+	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +100,7 @@ func startNeighbor(o *Options, dir, cpu string) (*neighbor, error) {
 		logf.Close()
 		return nil, fmt.Errorf("start the neighbor: %w", err)
 	}
-	n := &neighbor{cmd: cmd, done: make(chan error, 1)}
+	n := &neighbor{cmd: cmd, log: logPath, done: make(chan error, 1)}
 	go func() { n.done <- cmd.Wait(); logf.Close() }()
 	n.pause()
 	return n, nil
@@ -113,7 +115,7 @@ func (n *neighbor) exited() error {
 	select {
 	case err := <-n.done:
 		n.done <- err
-		b, _ := os.ReadFile(n.cmd.Args[len(n.cmd.Args)-1] + ".log")
+		b, _ := os.ReadFile(n.log)
 		return fmt.Errorf("the neighbor on CPU 1 exited: %v (log: %s)", err, b)
 	default:
 		return nil
