@@ -68,6 +68,7 @@ func benchStream(ctx context.Context, args []string) error {
 	writeN := fs.Int("write-n", 10000, "(c) write cost: inserts per producer and repetition")
 	writeReps := fs.Int("write-reps", 3, "(c) write cost: repetitions (the median is reported)")
 	neighbor := fs.Bool("write-neighbor", true, "(c) write cost: keep CPU 1 busy (a low-priority load) while producers are measured on CPU 0, as the streaming consumer keeps it busy")
+	writeBlock := fs.Int("write-block", streambench.WriteBlock, "(c) write cost: inserts one producer makes before the next one takes over")
 	rssN := fs.Int("rss-n", 1000000, "(d) memory: backlog drained by a `docstream serve` consumer")
 	only := fs.String("only", "abcd", "which benchmarks to run (letters of a, b, c, d)")
 	db := fs.String("db", "", "PostgreSQL DSN: run every site on PostgreSQL, each in a schema of its own (dropped after)")
@@ -123,7 +124,7 @@ func benchStream(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	o := &streambench.Options{Dir: work, DB: *db, Bin: bin, Progress: os.Stderr, Neighbor: *neighbor}
+	o := &streambench.Options{Dir: work, DB: *db, Bin: bin, Progress: os.Stderr, Neighbor: *neighbor, WriteBlock: *writeBlock}
 	if o.Stream, err = streamConfigFromEnv(); err != nil { // the in-process sites take the same settings as serve
 		return err
 	}
@@ -253,7 +254,7 @@ func benchStream(ctx context.Context, args []string) error {
 			r   streambench.WriteRates
 		}{{"in-process (document service)", c.InProc}, {"REST API (POST /api/resource, keep-alive)", c.HTTP}} {
 			fmt.Fprintf(w, "| (c) producer writes, %s: %s single-insert transactions, interleaved in blocks of %s, median of %d (ratios: median of each repetition's) | no consumer %s/s; consumer approved but stopped %s/s (**%.2f**); %s %s/s (**%.2f**)%s | – | – | ≥ 0.75 of no consumer | %s |\n",
-				v.how, thousands(float64(c.N)), thousands(streambench.WriteBlock), c.Reps, thousands(v.r.None), thousands(v.r.LoggedIdle), v.r.RatioIdle, where(v.r), thousands(v.r.LoggedLive), v.r.RatioLive, pulls(v.r),
+				v.how, thousands(float64(c.N)), thousands(float64(c.Block)), c.Reps, thousands(v.r.None), thousands(v.r.LoggedIdle), v.r.RatioIdle, where(v.r), thousands(v.r.LoggedLive), v.r.RatioLive, pulls(v.r),
 				yesNo(v.r.RatioIdle >= 0.75 && v.r.RatioLive >= 0.75))
 		}
 	}

@@ -30,7 +30,7 @@ func TestBenchStreamRuns(t *testing.T) {
 			t.Parallel()
 			work := t.TempDir()
 			args := []string{"bench", "stream", "--pouchdb", "off", "--dir", work,
-				"--n", "300", "--live", "20", "--warmup", "2", "--write-n", "150", "--write-reps", "1", "--rss-n", "1000"}
+				"--n", "300", "--live", "20", "--warmup", "2", "--write-n", "150", "--write-reps", "1", "--write-block", "50", "--rss-n", "1000"}
 			dir := t.TempDir()
 			profile, trace := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "run.trace")
 			if dsn != "" {
@@ -49,7 +49,7 @@ func TestBenchStreamRuns(t *testing.T) {
 					}
 				}
 			}
-			for _, row := range []string{"| (a) backlog", "| (b) live", "| (c) producer writes, in-process", "| (c) producer writes, REST API", "| (d) memory"} {
+			for _, row := range []string{"| (a) backlog", "| (b) live", "| (c) producer writes, in-process", "| (c) producer writes, REST API", "| (d) memory", "interleaved in blocks of 50,"} {
 				if !strings.Contains(string(out), row) {
 					t.Errorf("no %q row in the report:\n%s", row, out)
 				}

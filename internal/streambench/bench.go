@@ -60,6 +60,8 @@ type Options struct {
 	// Neighbor keeps CPU 1 busy while (c) measures producers on CPU 0
 	// (neighbor.go).
 	Neighbor bool
+	// WriteBlock replaces the package's WriteBlock in (c) when positive.
+	WriteBlock int
 }
 
 func (o *Options) logf(format string, a ...any) {

@@ -21,6 +21,7 @@ import (
 // API, median of the repetitions.
 type WriteResult struct {
 	N, Reps int
+	Block   int // inserts per producer before the next takes over
 	InProc  WriteRates
 	HTTP    WriteRates
 	// Split: this process (the producers) ran on CPU 0 with GOMAXPROCS 1,
@@ -84,7 +85,8 @@ func (w *WriteRates) finish() {
 // cost of switching between sites as well: the logging producer, with the
 // larger working set, came out at 0.73 of the lone one, against 0.82 with
 // blocks of 1,000 and 0.88 with no switching at all (BenchmarkProducerInsert,
-// GOGC=400). A real producer does not switch, so blocks are 1,000.
+// GOGC=400). A real producer does not switch, so blocks are 1,000
+// (`bench stream --write-block` sets another size: Options.WriteBlock).
 const WriteBlock = 1000
 
 // WriteCost is benchmark (c): n documents inserted one per transaction
@@ -243,12 +245,14 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 		}
 		return nil
 	}
+	block := o.writeBlock()
+	res.Block = block
 	for r := range reps {
 		inProc, rest := make([]time.Duration, len(targets)), make([]time.Duration, len(targets))
-		for start := 0; start < n; start += WriteBlock {
-			end := min(start+WriteBlock, n)
+		for start := 0; start < n; start += block {
+			end := min(start+block, n)
 			for k := range targets {
-				j := (k + start/WriteBlock) % len(targets) // each goes first in turn
+				j := (k + r + start/block) % len(targets) // each goes first in turn
 				v := targets[j]
 				if err := pin(v.pinned); err != nil {
 					return res, err
@@ -313,6 +317,14 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 	res.InProc.finish()
 	res.HTTP.finish()
 	return res, liveDone()
+}
+
+// writeBlock is the block size (c) uses.
+func (o *Options) writeBlock() int {
+	if o.WriteBlock > 0 {
+		return o.WriteBlock
+	}
+	return WriteBlock
 }
 
 // pullsServed is how many pulls s has answered as a producer, and how many
