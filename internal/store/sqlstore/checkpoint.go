@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,36 +13,77 @@ import (
 // applying a page of replicated changes waited for it every few pages
 // (draining a backlog ran 13 % faster with no checkpoint at all). Here a
 // goroutine with a connection of its own checkpoints instead, PASSIVE (it
-// never blocks writers or readers), every checkpointEvery; the automatic
-// checkpoint stays on at a larger threshold as a backstop, so the WAL stays
-// bounded even if this goroutine falls behind. Durability is unchanged: with
-// synchronous=NORMAL the WAL is synced at checkpoints either way.
+// never blocks writers or readers), every checkpointEvery. Durability is
+// unchanged: with synchronous=NORMAL the WAL is synced at checkpoints either
+// way.
+//
+// A PASSIVE checkpoint copies the frames that were in the WAL when it began,
+// and SQLite starts the WAL over only when a write transaction begins after
+// every frame was copied. Beside a writer that never pauses that moment never
+// came: each pass found new frames, the WAL grew to the automatic
+// checkpoint's threshold, and the writer then ran that checkpoint itself,
+// fsyncing megabytes of WAL and database inside a commit. A producer writing
+// without pause stalled about 75 ms every 2,000 logged inserts, and a logged
+// insert paid for it 25 % more often than an unlogged one, as it writes a
+// page more per commit (docs/benchmarks.md, eighth session). So once the WAL
+// is longer than restartFrames, the background goroutine repeats its passes
+// while each finds many new frames, and when one found only a few it makes a
+// last one holding the store's write mutex: no writer appends meanwhile, the
+// pass copies what is left (a few milliseconds), and the next write
+// transaction starts the WAL over. The automatic checkpoint stays on, at a
+// threshold it reaches only if this goroutine falls behind, so the WAL stays
+// bounded regardless.
 const (
-	checkpointEvery    = 250 * time.Millisecond
-	autoCheckpointPage = 10000 // about 40 MB of WAL
+	checkpointEvery = 250 * time.Millisecond
+	// autoCheckpointPage: the automatic checkpoint's threshold, in frames
+	// (about 160 MB of WAL): a backstop.
+	autoCheckpointPage = 40000
 )
 
-type checkpointer struct {
-	conn   *sql.DB
-	cancel context.CancelFunc
-	done   chan struct{}
+// ckptTuning are the background checkpointer's settings (tests shrink them).
+type ckptTuning struct {
+	every time.Duration
+	// restartFrames: a WAL longer than this is started over (8 MB).
+	restartFrames int
+	// fewFrames: a pass that copied at most this many frames took a
+	// moment, so few were added meanwhile: the locked pass after it is
+	// short.
+	fewFrames int
+	// maxPasses: unlocked passes per tick before giving up until the next.
+	maxPasses int
 }
 
-func startCheckpointer(dsn string) (*checkpointer, error) {
+var defaultCkpt = ckptTuning{every: checkpointEvery, restartFrames: 2000, fewFrames: 256, maxPasses: 8}
+
+type checkpointer struct {
+	conn    *sql.DB
+	writeMu *sync.Mutex // the store's: held, no write transaction runs
+	tune    ckptTuning
+	cancel  context.CancelFunc
+	done    chan struct{}
+	// lastDone: the frames the last pass left copied, to tell how many
+	// the next one copies.
+	lastDone int
+	// locked: passes made holding the write mutex; startedOver: WALs seen
+	// started over (tests).
+	locked, startedOver atomic.Int64
+}
+
+func startCheckpointer(dsn string, writeMu *sync.Mutex, tune ckptTuning) (*checkpointer, error) {
 	conn, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
 	conn.SetMaxOpenConns(1)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &checkpointer{conn: conn, cancel: cancel, done: make(chan struct{})}
+	c := &checkpointer{conn: conn, writeMu: writeMu, tune: tune, cancel: cancel, done: make(chan struct{})}
 	go c.run(ctx)
 	return c, nil
 }
 
 func (c *checkpointer) run(ctx context.Context) {
 	defer close(c.done)
-	t := time.NewTicker(checkpointEvery)
+	t := time.NewTicker(c.tune.every)
 	defer t.Stop()
 	for {
 		select {
@@ -50,7 +93,50 @@ func (c *checkpointer) run(ctx context.Context) {
 		}
 		// Errors (SQLITE_BUSY while another checkpoint runs) only mean
 		// the next tick or the automatic checkpoint does the work.
-		c.conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		c.tick(ctx)
+	}
+}
+
+// pass runs one PASSIVE checkpoint: log is the WAL's length in frames, done
+// how many of them are now in the database file.
+func (c *checkpointer) pass(ctx context.Context) (log, done int, err error) {
+	var busy int
+	err = c.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+	return log, done, err
+}
+
+// tick copies the WAL back and, when it is long, starts it over (above).
+func (c *checkpointer) tick(ctx context.Context) {
+	for range c.tune.maxPasses {
+		log, done, err := c.pass(ctx)
+		if err != nil {
+			return
+		}
+		prev := c.lastDone
+		if log < prev {
+			prev = 0 // the WAL was started over since
+			c.startedOver.Add(1)
+		}
+		c.lastDone = done
+		switch copied := done - prev; {
+		case done < log:
+			// A reader holds an older snapshot (or SQLite was busy): a
+			// locked pass could not finish either.
+			return
+		case log < c.tune.restartFrames || copied == 0:
+			// Short, or nothing new since the last pass: then the next
+			// write transaction starts the WAL over by itself.
+			return
+		case copied <= c.tune.fewFrames:
+			// This pass was short, so few frames came meanwhile.
+			c.writeMu.Lock()
+			_, _, err := c.pass(ctx)
+			c.writeMu.Unlock()
+			if err == nil {
+				c.locked.Add(1)
+			}
+			return
+		}
 	}
 }
 

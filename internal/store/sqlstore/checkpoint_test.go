@@ -53,3 +53,48 @@ func TestBackgroundCheckpoint(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A writer that never pauses still gets its WAL started over, by the
+// background checkpointer alone, with SQLite's automatic checkpoint out of
+// reach. Without the locked pass every pass finds new frames and the WAL
+// grows by every page written.
+func TestWALStartsOverBesideABusyWriter(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	tune := ckptTuning{every: 20 * time.Millisecond, restartFrames: 200, fewFrames: 256, maxPasses: 8}
+	db, err := openSQLite(ctx, dir, tune, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	write := func(q string, args ...any) {
+		t.Helper()
+		tx, err := db.Begin(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.(*Tx).exec(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`CREATE TABLE "bulk" (v TEXT)`)
+	// A page a row; at most 20,000 of them (80 MB of WAL), until the WAL
+	// was started over three times.
+	const size = 3000
+	row := strings.Repeat("x", size)
+	n := 0
+	for ; n < 20000 && db.ckpt.startedOver.Load() < 3; n++ {
+		write(`INSERT INTO "bulk" (v) VALUES (?)`, row)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "site.db-wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := db.ckpt.startedOver.Load(); got < 3 {
+		t.Errorf("the WAL was started over %d times in %d commits without a pause (%d locked passes), want 3; WAL file %d MB",
+			got, n, db.ckpt.locked.Load(), fi.Size()>>20)
+	}
+}

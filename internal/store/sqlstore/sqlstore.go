@@ -47,6 +47,11 @@ var _ store.Store = (*DB)(nil)
 
 // OpenSQLite opens (creating if needed) the site database in dir.
 func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
+	return openSQLite(ctx, dir, defaultCkpt, autoCheckpointPage)
+}
+
+// openSQLite is OpenSQLite with the checkpoints' settings (checkpoint.go).
+func openSQLite(ctx context.Context, dir string, tune ckptTuning, autoCkpt int) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -60,7 +65,7 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	// temp_store in memory: a multi-row INSERT inside a transaction keeps a
 	// statement journal (to undo just that statement on a constraint error),
 	// by default in a temporary file, one write() per page.
-	w, err := sql.Open("sqlite", fmt.Sprintf("%s&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(%d)&_txlock=immediate", base, autoCheckpointPage))
+	w, err := sql.Open("sqlite", fmt.Sprintf("%s&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(%d)&_txlock=immediate", base, autoCkpt))
 	if err != nil {
 		unlockSite(lock)
 		return nil, err
@@ -85,7 +90,7 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if db.ckpt, err = startCheckpointer(base); err != nil {
+	if db.ckpt, err = startCheckpointer(base, &db.writeMu, tune); err != nil {
 		db.Close()
 		return nil, err
 	}
