@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,12 +87,36 @@ func TestBenchStreamRuns(t *testing.T) {
 				if !strings.Contains(string(out), "CPU 1 kept busy throughout") {
 					t.Errorf("the (c) rows do not say CPU 1 was kept busy:\n%s", out)
 				}
-				if ps, _ := exec.Command("pgrep", "-f", "bench neighbor --dir "+filepath.Dir(logs[0])).Output(); len(ps) > 0 {
-					t.Errorf("the neighbor still runs after the benchmark: pids %s", ps)
+				if ps := processesRunning(t, "bench neighbor --dir "+filepath.Dir(logs[0])); len(ps) > 0 {
+					t.Errorf("the neighbor still runs after the benchmark: pids %v", ps)
 				}
 			}
 		})
 	}
+}
+
+// processesRunning lists the processes whose command line (arguments joined
+// by spaces) contains s, from /proc (the split of (c) runs only on Linux).
+func processesRunning(t *testing.T, s string) []string {
+	t.Helper()
+	dirs, err := filepath.Glob("/proc/[0-9]*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no processes listed in /proc: %v", err)
+	}
+	var pids []string
+	self := false // the listing must find this very process
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		line := strings.TrimSuffix(strings.ReplaceAll(string(b), "\x00", " "), " ")
+		if err == nil && strings.Contains(line, s) {
+			pids = append(pids, filepath.Base(d))
+		}
+		self = self || filepath.Base(d) == strconv.Itoa(os.Getpid()) && line == strings.Join(os.Args, " ")
+	}
+	if !self {
+		t.Fatal("/proc does not list this process's command line: cannot tell which processes run")
+	}
+	return pids
 }
 
 // TestServeTwiceOnOneFolder: a second `docstream serve` on the data folder
