@@ -3,12 +3,14 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
 
 	"docstream/internal/app"
 	"docstream/internal/doc"
+	"docstream/internal/site"
 	sb "docstream/internal/streambench"
 )
 
@@ -79,4 +81,53 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkProducerStalls is (c) for writers that do not pause: a producer
+// with no consumer and one with a stopped consumer insert 20,000 documents
+// each, taking turns in blocks of 5,000, timed in segments of 500. Besides
+// the ratio of their rates it reports each one's slowest segment against its
+// median one: a writer that runs a checkpoint inside its own commit shows
+// there (docs/benchmarks.md, eighth session). Run it pinned to one CPU to
+// match (c) on CPU 0: taskset -c 0 with GOMAXPROCS=1.
+func BenchmarkProducerStalls(b *testing.B) {
+	const n, block, seg = 20000, 5000, 500
+	ctx := context.Background()
+	o := &sb.Options{Dir: b.TempDir()}
+	var sites [2]*site.Site
+	for i, consumer := range []string{"", "stopped"} {
+		s, cleanup, err := sb.ProducerForWrites(ctx, o, consumer)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cleanup()
+		sites[i] = s
+	}
+	var total [2]time.Duration
+	var segs [2][]time.Duration
+	round := 0
+	for b.Loop() {
+		for start := 0; start < n; start += block {
+			for k, s := range sites {
+				t0 := time.Now()
+				for i := start; i < start+block; i++ {
+					name := fmt.Sprintf("S%d-", round)
+					if _, err := s.App.Insert(ctx, app.Admin(), sb.BenchDocType, doc.Doc(sb.CustomerDoc(name, i)), app.Opts{}); err != nil {
+						b.Fatal(err)
+					}
+					if (i+1)%seg == 0 {
+						d := time.Since(t0)
+						segs[k], total[k], t0 = append(segs[k], d), total[k]+d, time.Now()
+					}
+				}
+			}
+		}
+		round++
+	}
+	b.ReportMetric(total[0].Seconds()/total[1].Seconds(), "stopped/none")
+	for k, label := range []string{"none", "stopped"} {
+		s := slices.Clone(segs[k])
+		slices.Sort(s)
+		b.ReportMetric(float64(s[len(s)-1])/float64(s[len(s)/2]), label+"-slowest/median")
+	}
 }

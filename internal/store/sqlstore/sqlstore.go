@@ -90,7 +90,7 @@ func openSQLite(ctx context.Context, dir string, tune ckptTuning, autoCkpt int) 
 		db.Close()
 		return nil, err
 	}
-	if db.ckpt, err = startCheckpointer(base, &db.writeMu, tune); err != nil {
+	if db.ckpt, err = startCheckpointer(base, tune); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -197,6 +197,7 @@ func (db *DB) Begin(ctx context.Context, write bool) (store.Tx, error) {
 		// the driver (about five per insert through the REST API) and one
 		// per transaction in database/sql. Reads stay interruptible.
 		ctx = context.WithoutCancel(ctx)
+		db.ckpt.beforeWrite(ctx, db.wconn)
 		tx, err = db.wconn.BeginTx(ctx, nil)
 	} else {
 		var opts *sql.TxOptions
