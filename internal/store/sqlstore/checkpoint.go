@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync/atomic"
 	"time"
 )
@@ -45,10 +46,10 @@ type ckptTuning struct {
 	// restartFrames: a WAL longer than this is started over (8 MB).
 	restartFrames int
 	// fewFrames: a pass that copied at most this many frames took a
-	// moment, so few were added meanwhile: the locked pass after it is
-	// short.
+	// moment, so few were added meanwhile: the writer's last pass after it
+	// is short.
 	fewFrames int
-	// maxPasses: unlocked passes per tick before giving up until the next.
+	// maxPasses: passes per tick before giving up until the next.
 	maxPasses int
 }
 
@@ -98,12 +99,18 @@ func (c *checkpointer) run(ctx context.Context) {
 }
 
 // pass runs one PASSIVE checkpoint: log is the WAL's length in frames, done
-// how many of them are now in the database file.
+// how many of them are now in the database file. It fails while another
+// checkpoint runs (the writer's last pass): SQLite then reports -1 for both.
 func (c *checkpointer) pass(ctx context.Context) (log, done int, err error) {
 	var busy int
 	err = c.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+	if err == nil && (busy != 0 || log < 0 || done < 0) {
+		err = errCheckpointBusy
+	}
 	return log, done, err
 }
+
+var errCheckpointBusy = errors.New("another checkpoint is running")
 
 // tick copies the WAL back and, when it is long, starts it over (above).
 func (c *checkpointer) tick(ctx context.Context) {
