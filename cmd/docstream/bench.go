@@ -84,6 +84,9 @@ func benchStream(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *writeBlock < 1 {
+		return fmt.Errorf("bench stream: --write-block must be at least 1, got %d", *writeBlock)
+	}
 	if *traceOut != "" {
 		f, err := os.Create(*traceOut)
 		if err != nil {

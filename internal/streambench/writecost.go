@@ -85,8 +85,13 @@ func (w *WriteRates) finish() {
 // cost of switching between sites as well: the logging producer, with the
 // larger working set, came out at 0.73 of the lone one, against 0.82 with
 // blocks of 1,000 and 0.88 with no switching at all (BenchmarkProducerInsert,
-// GOGC=400). A real producer does not switch, so blocks are 1,000
-// (`bench stream --write-block` sets another size: Options.WriteBlock).
+// GOGC=400). So blocks are 1,000. But a producer also pauses between its
+// blocks, which a real one writing without pause does not: before the
+// checkpointer let a busy writer's WAL start over (sqlstore/checkpoint.go),
+// one block of 5,000 per repetition put the logged producers at 0.69-0.73
+// of the lone one, against 0.81-0.87 with blocks of 1,000 (docs/benchmarks.md,
+// eighth session). `bench stream --write-block` sets the size
+// (Options.WriteBlock).
 const WriteBlock = 1000
 
 // WriteCost is benchmark (c): n documents inserted one per transaction

@@ -56,8 +56,8 @@ func TestBackgroundCheckpoint(t *testing.T) {
 
 // A writer that never pauses still gets its WAL started over, by the
 // background checkpointer alone, with SQLite's automatic checkpoint out of
-// reach. Without the locked pass every pass finds new frames and the WAL
-// grows by every page written.
+// reach. Without the writer's last pass every pass finds new frames and the
+// WAL grows by every page written.
 func TestWALStartsOverBesideABusyWriter(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
