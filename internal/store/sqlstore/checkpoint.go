@@ -94,7 +94,7 @@ func (c *checkpointer) run(ctx context.Context) {
 		}
 		// Errors (SQLITE_BUSY while another checkpoint runs) only mean
 		// the next tick or the automatic checkpoint does the work.
-		c.tick(ctx)
+		c.tick(ctx, c.pass)
 	}
 }
 
@@ -112,10 +112,11 @@ func (c *checkpointer) pass(ctx context.Context) (log, done int, err error) {
 
 var errCheckpointBusy = errors.New("another checkpoint is running")
 
-// tick copies the WAL back and, when it is long, starts it over (above).
-func (c *checkpointer) tick(ctx context.Context) {
+// tick copies the WAL back and, when it is long, starts it over (above),
+// with pass (c.pass; tests give a scripted one).
+func (c *checkpointer) tick(ctx context.Context, pass func(context.Context) (log, done int, err error)) {
 	for range c.tune.maxPasses {
-		log, done, err := c.pass(ctx)
+		log, done, err := pass(ctx)
 		if err != nil {
 			return
 		}

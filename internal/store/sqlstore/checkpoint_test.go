@@ -98,3 +98,47 @@ func TestWALStartsOverBesideABusyWriter(t *testing.T) {
 			got, n, db.ckpt.finished.Load(), fi.Size()>>20)
 	}
 }
+
+// What a tick decides from what its passes report: (log, done) per pass,
+// -1 for a pass that found another checkpoint running.
+func TestCheckpointTick(t *testing.T) {
+	tune := ckptTuning{every: time.Hour, restartFrames: 1000, fewFrames: 100, maxPasses: 4}
+	for _, tc := range []struct {
+		name        string
+		lastDone    int      // left by the tick before
+		passes      [][2]int // what each pass reports, in order
+		wantPasses  int      // passes the tick made
+		wantDue     bool     // the writer is asked for the last pass
+		wantLast    int      // lastDone after the tick
+		startedOver int64
+	}{
+		{"short WAL", 0, [][2]int{{500, 500}}, 1, false, 500, 0},
+		{"long, converging", 0, [][2]int{{3000, 3000}, {3400, 3400}, {3450, 3450}}, 3, true, 3450, 0},
+		{"long, converged at the first pass since the last tick", 3000, [][2]int{{3050, 3050}}, 1, true, 3050, 0},
+		{"long and idle: the next write starts it over", 3000, [][2]int{{3000, 3000}}, 1, false, 3000, 0},
+		{"a reader holds an old snapshot", 0, [][2]int{{3000, 2500}}, 1, false, 2500, 0},
+		{"never converging: give up until the next tick", 0, [][2]int{{3000, 3000}, {3500, 3500}, {4000, 4000}, {4500, 4500}, {5000, 5000}}, 4, false, 4500, 0},
+		{"started over since the last tick, long again", 3000, [][2]int{{1500, 1500}, {1550, 1550}}, 2, true, 1550, 1},
+		{"another checkpoint running: no state changes", 3000, [][2]int{{-1, -1}}, 1, false, 3000, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &checkpointer{tune: tune, lastDone: tc.lastDone}
+			n := 0
+			c.tick(context.Background(), func(context.Context) (int, int, error) {
+				if n >= len(tc.passes) {
+					t.Fatalf("pass %d, only %d scripted", n+1, len(tc.passes))
+				}
+				p := tc.passes[n]
+				n++
+				if p[0] < 0 {
+					return p[0], p[1], errCheckpointBusy
+				}
+				return p[0], p[1], nil
+			})
+			if n != tc.wantPasses || c.due.Load() != tc.wantDue || c.lastDone != tc.wantLast || c.startedOver.Load() != tc.startedOver {
+				t.Errorf("passes %d, due %v, lastDone %d, started over %d; want %d, %v, %d, %d",
+					n, c.due.Load(), c.lastDone, c.startedOver.Load(), tc.wantPasses, tc.wantDue, tc.wantLast, tc.startedOver)
+			}
+		})
+	}
+}
