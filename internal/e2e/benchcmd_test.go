@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,7 +35,8 @@ func TestBenchStreamRuns(t *testing.T) {
 			args := []string{"bench", "stream", "--pouchdb", "off", "--dir", work,
 				"--n", "300", "--live", "20", "--warmup", "2", "--write-n", "150", "--write-reps", "1", "--write-block", "50", "--rss-n", "1000"}
 			dir := t.TempDir()
-			profile, trace := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "run.trace")
+			profile, trace, raw := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "run.trace"), filepath.Join(dir, "raw.json")
+			args = append(args, "--json", raw)
 			if dsn != "" {
 				args = append(args, "--db", dsn)
 			} else {
@@ -47,6 +50,22 @@ func TestBenchStreamRuns(t *testing.T) {
 				for _, f := range []string{profile, trace} {
 					if st, err := os.Stat(f); err != nil || st.Size() == 0 {
 						t.Errorf("%s: %v, want a profile or trace written", f, err)
+					}
+				}
+			}
+			// The raw results have every block's rate: 150 inserts in blocks
+			// of 50, once, for each producer.
+			var res struct{ C sb.WriteResult }
+			if b, err := os.ReadFile(raw); err != nil {
+				t.Error(err)
+			} else if err := json.Unmarshal(b, &res); err != nil {
+				t.Errorf("%s: %v", raw, err)
+			} else if len(res.C.InProcBlocks) < 3 {
+				t.Errorf("(c) blocks recorded for %d producers, want 3 or more: %v", len(res.C.InProcBlocks), res.C.InProcBlocks)
+			} else {
+				for label, rates := range res.C.InProcBlocks {
+					if len(rates) != 3 || slices.Min(rates) <= 0 {
+						t.Errorf("(c) blocks of %q: %v, want 3 rates", label, rates)
 					}
 				}
 			}

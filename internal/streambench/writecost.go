@@ -30,6 +30,10 @@ type WriteResult struct {
 	// Neighbor: CPU 1 was kept busy during every phase on CPU 0
 	// (neighbor.go).
 	Neighbor bool
+	// InProcBlocks: each producer's in-process rate in every block, in the
+	// order run, by producer (its label), for other estimators than the
+	// medians above (the JSON output).
+	InProcBlocks map[string][]float64
 }
 
 // WriteRates are insert rates on the producers of WriteCost.
@@ -252,6 +256,7 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 	}
 	block := o.writeBlock()
 	res.Block = block
+	res.InProcBlocks = map[string][]float64{}
 	for r := range reps {
 		inProc, rest := make([]time.Duration, len(targets)), make([]time.Duration, len(targets))
 		for start := 0; start < n; start += block {
@@ -283,6 +288,7 @@ func WriteCost(ctx context.Context, o *Options, n, reps int) (WriteResult, error
 					}
 				}
 				inProc[j] += t1.Sub(t0)
+				res.InProcBlocks[v.label] = append(res.InProcBlocks[v.label], float64(end-start)/t1.Sub(t0).Seconds())
 				rest[j] += time.Since(t1)
 				region.End()
 				if v.live {
