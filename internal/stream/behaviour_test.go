@@ -239,14 +239,17 @@ func TestMetrics(t *testing.T) {
 	noteDocTypes(t, p.Site)
 	noteDocTypes(t, c.Site)
 	subscribe(t, p, c, doc.Doc{"ref_doctype": "Note", "use_same_name": int64(1)})
-	mustInsert(t, p.Site, "Note", doc.Doc{"title": "m"})
-	eventually(t, "note", 10*time.Second, func() bool { return find(c.Site, "Note", "m") != nil })
+	m := mustInsert(t, p.Site, "Note", doc.Doc{"title": "m"})
+	mustInsert(t, p.Site, "Note", doc.Doc{"title": "m2"})
+	mustSave(t, p.Site, "Note", m.Name(), doc.Doc{"title": "m, edited"})
+	eventually(t, "note", 10*time.Second, func() bool { return find(c.Site, "Note", "m2") != nil })
 	for _, tc := range []struct {
 		s    *site.Site
 		want []string
 	}{
 		{c.Site, []string{`docstream_events_applied_total{producer="` + p.URL + `"}`, "docstream_producer_lag_events", "docstream_pull_seconds_bucket"}},
-		{p.Site, []string{"docstream_consumer_lag_events{consumer=\"" + c.URL + "\"}", `docstream_update_logs_written_total{doctype="Note",update_type="Create"} 1`}},
+		{p.Site, []string{"docstream_consumer_lag_events{consumer=\"" + c.URL + "\"}", `docstream_update_logs_written_total{doctype="Note",update_type="Create"} 2`,
+			`docstream_update_logs_written_total{doctype="Note",update_type="Update"} 1`}},
 	} {
 		// The worker counts a page just after committing it, so the
 		// document can be visible a moment before its metrics.
