@@ -68,3 +68,20 @@ func NewMetrics() *Metrics {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 }
+
+// WALStats is what a SQLite store tells of its write-ahead log (sqlstore).
+type WALStats struct {
+	Frames       int64 // frames in the WAL at the last background checkpoint
+	WriterPasses int64 // checkpoint passes the writer made so the WAL could start over
+}
+
+// WatchWAL exports a SQLite store's WAL figures, read at each scrape.
+func (m *Metrics) WatchWAL(stats func() WALStats) {
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "docstream_sqlite_wal_frames",
+			Help: "Pages in SQLite's write-ahead log at the last background checkpoint (4 KB each); it starts over from 0."},
+			func() float64 { return float64(stats().Frames) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "docstream_sqlite_writer_checkpoints_total",
+			Help: "Checkpoint passes the writer made before a write so that a long write-ahead log could start over."},
+			func() float64 { return float64(stats().WriterPasses) }))
+}

@@ -92,6 +92,12 @@ func Open(ctx context.Context, cfg Config) (*Site, error) {
 	}
 	a := app.New(st, box)
 	s := &Site{Cfg: cfg, Store: st, App: a, URL: url, listener: ln, Metrics: obs.NewMetrics()}
+	if _, _, ok := st.WALStats(); ok {
+		s.Metrics.WatchWAL(func() obs.WALStats {
+			f, w, _ := st.WALStats()
+			return obs.WALStats{Frames: f, WriterPasses: w}
+		})
+	}
 	s.API = api.NewServer(a, cfg.Log)
 	if s.Stream, err = stream.New(a, url, cfg.Log, s.Metrics, cfg.Stream); err != nil {
 		st.Close()

@@ -249,7 +249,8 @@ func TestMetrics(t *testing.T) {
 	}{
 		{c.Site, []string{`docstream_events_applied_total{producer="` + p.URL + `"}`, "docstream_producer_lag_events", "docstream_pull_seconds_bucket"}},
 		{p.Site, []string{"docstream_consumer_lag_events{consumer=\"" + c.URL + "\"}", `docstream_update_logs_written_total{doctype="Note",update_type="Create"} 2`,
-			`docstream_update_logs_written_total{doctype="Note",update_type="Update"} 1`}},
+			`docstream_update_logs_written_total{doctype="Note",update_type="Update"} 1`,
+			"docstream_sqlite_wal_frames ", "docstream_sqlite_writer_checkpoints_total "}},
 	} {
 		// The worker counts a page just after committing it, so the
 		// document can be visible a moment before its metrics.

@@ -68,6 +68,7 @@ type checkpointer struct {
 	// finished: last passes the writer made; startedOver: WALs seen
 	// started over (tests).
 	finished, startedOver atomic.Int64
+	frames                atomic.Int64 // the WAL's length at the last pass
 }
 
 func startCheckpointer(dsn string, tune ckptTuning) (*checkpointer, error) {
@@ -126,6 +127,7 @@ func (c *checkpointer) tick(ctx context.Context, pass func(context.Context) (log
 			c.startedOver.Add(1)
 		}
 		c.lastDone = done
+		c.frames.Store(int64(log))
 		switch copied := done - prev; {
 		case done < log:
 			// A reader holds an older snapshot (or SQLite was busy): the
@@ -156,6 +158,15 @@ func (c *checkpointer) beforeWrite(ctx context.Context, conn *sql.Conn) {
 	if _, err := conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err == nil {
 		c.finished.Add(1)
 	}
+}
+
+// WALStats reports the WAL's length at the last background checkpoint and
+// how many last passes the writer made; ok is false on PostgreSQL.
+func (db *DB) WALStats() (frames, writerPasses int64, ok bool) {
+	if db.ckpt == nil {
+		return 0, 0, false
+	}
+	return db.ckpt.frames.Load(), db.ckpt.finished.Load(), true
 }
 
 func (c *checkpointer) close() error {

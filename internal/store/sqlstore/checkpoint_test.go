@@ -93,6 +93,9 @@ func TestWALStartsOverBesideABusyWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, w, ok := db.WALStats(); !ok || w == 0 || w != db.ckpt.finished.Load() {
+		t.Errorf("WALStats: %d writer passes (ok %v), want the %d made", w, ok, db.ckpt.finished.Load())
+	}
 	if got := db.ckpt.startedOver.Load(); got < 3 {
 		t.Errorf("the WAL was started over %d times in %d commits without a pause (%d last passes by the writer), want 3; WAL file %d MB",
 			got, n, db.ckpt.finished.Load(), fi.Size()>>20)
@@ -135,6 +138,9 @@ func TestCheckpointTick(t *testing.T) {
 				}
 				return p[0], p[1], nil
 			})
+			if f := c.frames.Load(); tc.passes[n-1][0] >= 0 && f != int64(tc.passes[n-1][0]) {
+				t.Errorf("frames %d, want the last pass's %d", f, tc.passes[n-1][0])
+			}
 			if n != tc.wantPasses || c.due.Load() != tc.wantDue || c.lastDone != tc.wantLast || c.startedOver.Load() != tc.startedOver {
 				t.Errorf("passes %d, due %v, lastDone %d, started over %d; want %d, %v, %d, %d",
 					n, c.due.Load(), c.lastDone, c.startedOver.Load(), tc.wantPasses, tc.wantDue, tc.wantLast, tc.startedOver)
