@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
+	"time"
 
 	"docstream/internal/app"
 	"docstream/internal/doc"
@@ -102,8 +104,31 @@ func startNeighbor(o *Options, dir, cpu string) (*neighbor, error) {
 	}
 	n := &neighbor{cmd: cmd, log: logPath, done: make(chan error, 1)}
 	go func() { n.done <- cmd.Wait(); logf.Close() }()
+	// It is paused once its site is set up and it inserts: set up while
+	// resumed only for the phases on CPU 0, at the lowest priority, it
+	// had not begun inserting by the end of a short run.
+	if err := n.waitInserting(time.Minute); err != nil {
+		n.stop()
+		return nil, err
+	}
 	n.pause()
 	return n, nil
+}
+
+// waitInserting waits until the neighbor says it inserts.
+func (n *neighbor) waitInserting(limit time.Duration) error {
+	for give := time.Now().Add(limit); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(n.log); strings.Contains(string(b), "neighbor: inserting") {
+			return nil
+		}
+		if err := n.exited(); err != nil {
+			return err
+		}
+		if time.Now().After(give) {
+			b, _ := os.ReadFile(n.log)
+			return fmt.Errorf("the neighbor on CPU 1 did not start inserting in %s (log: %s)", limit, b)
+		}
+	}
 }
 
 func (n *neighbor) pause()  { n.cmd.Process.Signal(syscall.SIGSTOP) }
