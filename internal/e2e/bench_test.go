@@ -109,9 +109,9 @@ func BenchmarkProducerStalls(b *testing.B) {
 	for b.Loop() {
 		for start := 0; start < n; start += block {
 			for k, s := range sites {
+				name := fmt.Sprintf("S%d-", round)
 				t0 := time.Now()
 				for i := start; i < start+block; i++ {
-					name := fmt.Sprintf("S%d-", round)
 					if _, err := s.App.Insert(ctx, app.Admin(), sb.BenchDocType, doc.Doc(sb.CustomerDoc(name, i)), app.Opts{}); err != nil {
 						b.Fatal(err)
 					}

@@ -4,6 +4,7 @@ package obs
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -27,6 +28,30 @@ type Metrics struct {
 	PullSeconds        *prometheus.HistogramVec
 	PullErrors         *prometheus.CounterVec
 	Notifications      *prometheus.CounterVec
+
+	// written keeps LogsWritten's counter of each DocType and update type
+	// (LogWritten).
+	writtenMu sync.Mutex
+	written   map[[2]string]prometheus.Counter
+}
+
+// LogWritten counts an Event Update Log written. The counter of each DocType
+// and update type is kept: WithLabelValues hashed the labels and took the
+// vector's lock on every logged change, about 1 µs of a logged insert's CPU
+// (a profile of BenchmarkProducerInsert/consumer=stopped on one CPU).
+func (m *Metrics) LogWritten(doctype, updateType string) {
+	k := [2]string{doctype, updateType}
+	m.writtenMu.Lock()
+	c, ok := m.written[k]
+	if !ok {
+		if m.written == nil {
+			m.written = map[[2]string]prometheus.Counter{}
+		}
+		c = m.LogsWritten.WithLabelValues(doctype, updateType)
+		m.written[k] = c
+	}
+	m.writtenMu.Unlock()
+	c.Inc()
 }
 
 // NewMetrics registers the metrics on a fresh registry.

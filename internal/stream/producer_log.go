@@ -10,8 +10,6 @@ import (
 	"docstream/internal/filter"
 	"docstream/internal/meta"
 	"docstream/internal/store"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // loggedCache remembers, per DocType, the consumers approved and subscribed
@@ -154,30 +152,6 @@ func (s *Streamer) logChange(ctx context.Context, e *app.HookEvent, typ string) 
 		Data: data, Origin: e.Opts.Origin}, consumers)
 }
 
-// logCounters keeps the written-logs counter of each DocType and update
-// type: WithLabelValues hashed the labels and took the vector's lock on
-// every logged change, about 1 µs of a logged insert's CPU (a profile of
-// BenchmarkProducerInsert/consumer=stopped on one CPU).
-type logCounters struct {
-	mu sync.Mutex
-	m  map[[2]string]prometheus.Counter
-}
-
-func (c *logCounters) get(vec *prometheus.CounterVec, doctype, typ string) prometheus.Counter {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := [2]string{doctype, typ}
-	ctr, ok := c.m[k]
-	if !ok {
-		if c.m == nil {
-			c.m = map[[2]string]prometheus.Counter{}
-		}
-		ctr = vec.WithLabelValues(doctype, typ)
-		c.m[k] = ctr
-	}
-	return ctr
-}
-
 // createBufs are scratch buffers for Create payloads: the payload is kept
 // as a string of its own size, and a fresh buffer for every log was the
 // largest allocation a logged insert made.
@@ -209,7 +183,7 @@ func (s *Streamer) writeLog(ctx context.Context, t *app.Tx, l store.UpdateLog, c
 	if _, err := t.InsertUpdateLog(ctx, eul, l, t.Now()); err != nil {
 		return err
 	}
-	s.logCounters.get(s.Metrics.LogsWritten, l.RefDoctype, l.UpdateType).Inc()
+	s.Metrics.LogWritten(l.RefDoctype, l.UpdateType)
 	// The consumers come from the cache (no query in the writer's path); a
 	// consumer approved since this transaction began is covered by its
 	// long-poll and catch-up.

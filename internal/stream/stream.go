@@ -85,11 +85,10 @@ type Streamer struct {
 	// PostgreSQL database wait for the lease to expire.
 	Owner string
 
-	logged      loggedCache
-	logCounters logCounters   // producer side: Metrics.LogsWritten by DocType and type
-	consumers   consumerCache // producer side: Event Consumers of native pulls
-	newLogs     *broadcast    // wakes long-polls when update logs commit
-	syncNames   syncNamer     // consumer side, on SQLite (syncnames.go)
+	logged    loggedCache
+	consumers consumerCache // producer side: Event Consumers of native pulls
+	newLogs   *broadcast    // wakes long-polls when update logs commit
+	syncNames syncNamer     // consumer side, on SQLite (syncnames.go)
 
 	mu        sync.Mutex
 	ctx       context.Context
