@@ -123,3 +123,39 @@ func TestStore_SQLiteWritesOutliveTheirContext(t *testing.T) {
 		t.Errorf("read with an ended context: %v, want context.Canceled", err)
 	}
 }
+
+// TestStore_SQLiteLogAllocations: writing an update log on SQLite, inside a
+// write transaction, allocates no more than the values it must hand the
+// driver (boxed for database/sql/driver) and the driver's own buffers. Each
+// allocation is paid on every logged write; binding creation twice and
+// boxing each text value twice once cost 8 more (logwrite.go).
+func TestStore_SQLiteLogAllocations(t *testing.T) {
+	// Not parallel: AllocsPerRun counts the whole process's allocations.
+	ctx := context.Background()
+	eul := mustMeta(t, `{"name": "Event Update Log", "fields": [
+		{"fieldname": "update_type", "fieldtype": "Select", "options": "Create\nUpdate\nDelete"},
+		{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"},
+		{"fieldname": "docname", "fieldtype": "Data"}, {"fieldname": "data", "fieldtype": "Code"},
+		{"fieldname": "seq", "fieldtype": "Int"}, {"fieldname": "origin", "fieldtype": "Data"}]}`)
+	db := sitetest.OpenStore(t, sitetest.SQLite)
+	update(t, db, func(tx store.Tx) error { return tx.SyncTable(ctx, nil, eul) })
+	tx, err := db.Begin(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	l := store.UpdateLog{UpdateType: "Create", RefDoctype: "Note", Docname: "N-1", Data: `{"title":"a"}`}
+	now := time.Now()
+	insert := func() {
+		if _, err := tx.InsertUpdateLog(ctx, eul, l, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert() // prepares the statement
+	got := testing.AllocsPerRun(200, insert)
+	t.Logf("%.1f allocations a log", got)
+	const most = 14
+	if got > most {
+		t.Errorf("a log cost %.1f allocations, want at most %d", got, most)
+	}
+}

@@ -38,18 +38,20 @@ func (t *Tx) RevertSeries(ctx context.Context, key string, n int64) error {
 func (t *Tx) NextStreamSeq(ctx context.Context, now time.Time) (int64, time.Time, error) {
 	now = now.Truncate(time.Microsecond)
 	want := wallMicros(now)
-	var seq, at int64
 	if t.d.name == "sqlite" { // see streamclock.go and clockcache.go
 		last, us, ok, err := t.cachedClock(func() (int64, int64, bool, error) { return t.sqliteClock(ctx) })
 		if err != nil {
 			return 0, time.Time{}, err
 		}
 		if ok {
-			seq, at = last+1, max(us+1, want)
+			seq, at := last+1, max(us+1, want)
 			t.tookClock(seq, at)
 			return seq, clockTime(at, now), nil
 		}
 	}
+	// Declared here, not above: Scan takes their addresses, which moved
+	// them to the heap on SQLite's path too, an allocation every log.
+	var seq, at int64
 	err := t.queryRow(ctx, `UPDATE "__StreamClock" SET seq = seq + 1, creation_us = `+t.d.greatest+`(creation_us + 1, ?)
 		WHERE id = 1 RETURNING seq, creation_us`, want).Scan(&seq, &at)
 	if err != nil {
