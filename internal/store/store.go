@@ -20,6 +20,12 @@ type Store interface {
 	Begin(ctx context.Context, write bool) (Tx, error)
 	// Dialect is "sqlite" or "postgres".
 	Dialect() string
+	// SoleWriter reports whether this process is the only one that writes
+	// the database while it is open (SQLite, under the site's lock file):
+	// then what it commits is all that changes, and it may keep state about
+	// the database in memory. Several processes may share a PostgreSQL
+	// database.
+	SoleWriter() bool
 	Close() error
 }
 

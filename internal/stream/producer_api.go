@@ -243,11 +243,11 @@ func (s *Streamer) apiGetUpdateLogs(c *api.Call) (any, error) {
 			s.Metrics.PullsServed.WithLabelValues(p.consumer, "table").Inc()
 			return pg.logs, nil
 		}
-		// The broadcast only hears commits of this process; on PostgreSQL
-		// another process sharing the database may write the next log, so
-		// look again every half second there.
+		// The broadcast only hears commits of this process; where another
+		// process may write the next log (PostgreSQL), look again every
+		// half second.
 		d := time.Until(deadline)
-		if s.App.Store.Dialect() == "postgres" {
+		if !s.App.Store.SoleWriter() {
 			d = min(d, 500*time.Millisecond)
 		}
 		// An acknowledgement this pull skipped is written once it is due,

@@ -16,8 +16,8 @@ import (
 // a time prefix for the same reason. On SQLite, where one process writes,
 // a consumer names its sync logs in increasing order instead (SortableName):
 // draining a backlog of 100,000 ran at 27,800-29,900 docs/s against
-// 23,900-24,600 (docs/benchmarks.md). Elsewhere (PostgreSQL, which several
-// processes may share) they keep random names.
+// 23,900-24,600 (docs/benchmarks.md). Where other processes may write too
+// (PostgreSQL: store.Store.SoleWriter is false) they keep random names.
 //
 // Names stay unique across restarts and a clock set back: before a name is
 // handed out, a mark past it is stored (KV syncNamesKey, in the transaction
@@ -41,7 +41,7 @@ type syncNamer struct {
 // syncLogNames returns k names for new Event Sync Log rows written in t.
 func (s *Streamer) syncLogNames(ctx context.Context, t *app.Tx, k int) ([]string, error) {
 	names := make([]string, k)
-	if s.App.Store.Dialect() != "sqlite" {
+	if !s.App.Store.SoleWriter() {
 		for i := range names {
 			var err error
 			if names[i], err = doc.HashName(s.App.Rand); err != nil {

@@ -132,6 +132,9 @@ func Open(ctx context.Context, dataDir, dsn string) (*DB, error) {
 // Dialect is "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.d.name }
 
+// SoleWriter reports whether db holds its site's lock file (SQLite).
+func (db *DB) SoleWriter() bool { return db.lock != nil }
+
 // Close closes the pools.
 func (db *DB) Close() error {
 	db.cacheMu.Lock()

@@ -526,6 +526,9 @@ func TestStore_SQLiteSiteLockAndClock(t *testing.T) {
 		}
 		t.Fatalf("second open of one site: %v, want an unavailable error", err)
 	}
+	if !db.SoleWriter() {
+		t.Error("a SQLite site holding its lock is not its sole writer")
+	}
 	eul := mustMeta(t, `{"name": "Event Update Log", "fields": [
 		{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"}, {"fieldname": "seq", "fieldtype": "Int"}]}`)
 	update(t, db, func(tx store.Tx) error { return tx.SyncTable(ctx, nil, eul) })
@@ -579,4 +582,19 @@ func TestStore_SQLiteSiteLockAndClock(t *testing.T) {
 			t.Fatalf("%s: seq %d, want %d", s.what, got, want)
 		}
 	}
+}
+
+// TestStore_SoleWriter: only a SQLite site, which holds its lock file while
+// open, is the sole writer of its database; a PostgreSQL database may be
+// shared by several processes. Sync log names and the pull long-poll
+// depend on it (stream).
+func TestStore_SoleWriter(t *testing.T) {
+	t.Parallel()
+	sitetest.ForEachStore(t, func(t *testing.T, opts sitetest.Options) {
+		t.Parallel()
+		db := sitetest.OpenStore(t, opts.Store)
+		if got, want := db.SoleWriter(), opts.Store == sitetest.SQLite; got != want {
+			t.Errorf("SoleWriter() = %v on %s, want %v", got, opts.Store, want)
+		}
+	})
 }
