@@ -25,7 +25,7 @@ import (
 // The conformance suite: every test runs on SQLite, and on PostgreSQL when
 // DOCSTREAM_TEST_POSTGRES is set. Both dialects must behave the same.
 
-func mustMeta(t *testing.T, def string) *meta.DocType {
+func mustMeta(t testing.TB, def string) *meta.DocType {
 	t.Helper()
 	dt, err := meta.ParseJSON([]byte(def))
 	if err != nil {
@@ -49,7 +49,7 @@ var (
 )
 
 // update runs f in a committed write transaction.
-func update(t *testing.T, db *sqlstore.DB, f func(tx store.Tx) error) {
+func update(t testing.TB, db *sqlstore.DB, f func(tx store.Tx) error) {
 	t.Helper()
 	if err := tryUpdate(db, f); err != nil {
 		t.Fatal(err)

@@ -132,11 +132,7 @@ func TestStore_SQLiteWritesOutliveTheirContext(t *testing.T) {
 func TestStore_SQLiteLogAllocations(t *testing.T) {
 	// Not parallel: AllocsPerRun counts the whole process's allocations.
 	ctx := context.Background()
-	eul := mustMeta(t, `{"name": "Event Update Log", "fields": [
-		{"fieldname": "update_type", "fieldtype": "Select", "options": "Create\nUpdate\nDelete"},
-		{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"},
-		{"fieldname": "docname", "fieldtype": "Data"}, {"fieldname": "data", "fieldtype": "Code"},
-		{"fieldname": "seq", "fieldtype": "Int"}, {"fieldname": "origin", "fieldtype": "Data"}]}`)
+	eul := benchLogMeta(t)
 	db := sitetest.OpenStore(t, sitetest.SQLite)
 	update(t, db, func(tx store.Tx) error { return tx.SyncTable(ctx, nil, eul) })
 	tx, err := db.Begin(ctx, true)
@@ -158,4 +154,48 @@ func TestStore_SQLiteLogAllocations(t *testing.T) {
 	if got > most {
 		t.Errorf("a log cost %.1f allocations, want at most %d", got, most)
 	}
+}
+
+// BenchmarkInsertUpdateLog is the log's INSERT alone on SQLite: one Create
+// log after another inside one write transaction (committed every 1,000, so
+// that the transaction stays small), without the document's own insert.
+func BenchmarkInsertUpdateLog(b *testing.B) {
+	ctx := context.Background()
+	eul := benchLogMeta(b)
+	db := sitetest.OpenStore(b, sitetest.SQLite)
+	update(b, db, func(tx store.Tx) error { return tx.SyncTable(ctx, nil, eul) })
+	data := `{"name":"C-1","customer_name":"A customer","customer_group":"Commercial","territory":"All Territories"}`
+	l := store.UpdateLog{UpdateType: "Create", RefDoctype: "Customer", Docname: "C-1", Data: data}
+	var tx store.Tx
+	i := 0
+	for b.Loop() {
+		if tx == nil {
+			var err error
+			if tx, err = db.Begin(ctx, true); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := tx.InsertUpdateLog(ctx, eul, l, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i%1000 == 0 {
+			if err := tx.Commit(); err != nil {
+				b.Fatal(err)
+			}
+			tx = nil
+		}
+	}
+	if tx != nil {
+		tx.Rollback()
+	}
+}
+
+// benchLogMeta is the Event Update Log with the fields a site gives it.
+func benchLogMeta(tb testing.TB) *meta.DocType {
+	tb.Helper()
+	return mustMeta(tb, `{"name": "Event Update Log", "fields": [
+		{"fieldname": "update_type", "fieldtype": "Select", "options": "Create\nUpdate\nDelete"},
+		{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"},
+		{"fieldname": "docname", "fieldtype": "Data"}, {"fieldname": "data", "fieldtype": "Code"},
+		{"fieldname": "seq", "fieldtype": "Int"}, {"fieldname": "origin", "fieldtype": "Data"}]}`)
 }
