@@ -246,6 +246,7 @@ func benchStream(ctx context.Context, args []string) error {
 			}
 			return "consumer streaming meanwhile in this process"
 		}
+		spread := func(q [2]float64) string { return fmt.Sprintf("%.2f–%.2f", q[0], q[1]) }
 		pulls := func(r streambench.WriteRates) string {
 			if r.LivePulls == 0 {
 				return ""
@@ -256,8 +257,8 @@ func benchStream(ctx context.Context, args []string) error {
 			how string
 			r   streambench.WriteRates
 		}{{"in-process (document service)", c.InProc}, {"REST API (POST /api/resource, keep-alive)", c.HTTP}} {
-			fmt.Fprintf(w, "| (c) producer writes, %s: %s single-insert transactions, interleaved in blocks of %s, median of %d (ratios: median of each repetition's) | no consumer %s/s; consumer approved but stopped %s/s (**%.2f**); %s %s/s (**%.2f**)%s | – | – | ≥ 0.75 of no consumer | %s |\n",
-				v.how, thousands(float64(c.N)), thousands(float64(c.Block)), c.Reps, thousands(v.r.None), thousands(v.r.LoggedIdle), v.r.RatioIdle, where(v.r), thousands(v.r.LoggedLive), v.r.RatioLive, pulls(v.r),
+			fmt.Fprintf(w, "| (c) producer writes, %s: %s single-insert transactions, interleaved in blocks of %s, median of %d (ratios: median of each repetition's, then the middle half of the repetitions' ratios) | no consumer %s/s; consumer approved but stopped %s/s (**%.2f**, %s); %s %s/s (**%.2f**, %s)%s | – | – | ≥ 0.75 of no consumer | %s |\n",
+				v.how, thousands(float64(c.N)), thousands(float64(c.Block)), c.Reps, thousands(v.r.None), thousands(v.r.LoggedIdle), v.r.RatioIdle, spread(v.r.QuartilesIdle), where(v.r), thousands(v.r.LoggedLive), v.r.RatioLive, spread(v.r.QuartilesLive), pulls(v.r),
 				yesNo(v.r.RatioIdle >= 0.75 && v.r.RatioLive >= 0.75))
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,7 +70,7 @@ func TestBenchStreamRuns(t *testing.T) {
 					}
 				}
 			}
-			for _, row := range []string{"| (a) backlog", "| (b) live", "| (c) producer writes, in-process", "| (c) producer writes, REST API", "| (d) memory", "interleaved in blocks of 50,"} {
+			for _, row := range []string{"| (a) backlog", "| (b) live", "| (c) producer writes, in-process", "| (c) producer writes, REST API", "| (d) memory", "interleaved in blocks of 50,", "then the middle half of the repetitions' ratios"} {
 				if !strings.Contains(string(out), row) {
 					t.Errorf("no %q row in the report:\n%s", row, out)
 				}
@@ -84,6 +85,11 @@ func TestBenchStreamRuns(t *testing.T) {
 					split++
 					if !strings.Contains(line, ", consumer stopped ") {
 						t.Errorf("(c) row without the stopped consumer on CPU 0:\n%s", line)
+					}
+					// One repetition: the middle half of its ratios is the
+					// ratio itself.
+					if m := spreadRe.FindAllStringSubmatch(line, -1); len(m) != 2 || m[0][1] != m[0][2] || m[0][2] != m[0][3] || m[1][1] != m[1][2] || m[1][2] != m[1][3] {
+						t.Errorf("(c) ratios and their spread %q, want two, each spread over one repetition:\n%s", m, line)
 					}
 					if strings.Contains(line, "pulls served meanwhile") {
 						pulls++
@@ -113,6 +119,9 @@ func TestBenchStreamRuns(t *testing.T) {
 		})
 	}
 }
+
+// spreadRe finds a (c) ratio and the middle half of its repetitions' ratios.
+var spreadRe = regexp.MustCompile(`\(\*\*(\d\.\d\d)\*\*, (\d\.\d\d)–(\d\.\d\d)\)`)
 
 // processesRunning lists the processes whose command line (arguments joined
 // by spaces) contains s, from /proc (the split of (c) runs only on Linux).

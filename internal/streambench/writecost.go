@@ -51,11 +51,17 @@ type WriteRates struct {
 	NoneSplit      float64
 	IdleSplit      float64
 	RatioIdleSplit float64
-	AllNone        []float64
-	AllIdle        []float64
-	AllLive        []float64
-	AllNoneSplit   []float64
-	AllIdleSplit   []float64
+	// QuartilesIdle and QuartilesLive: the 25th and 75th percentiles of the
+	// repetitions' ratios behind RatioIdle and RatioLive. On a disk that
+	// stalls now and then they span a fifth or more; the median of fifteen
+	// moves by a few hundredths from one run to the next (docs/benchmarks.md,
+	// ninth session).
+	QuartilesIdle, QuartilesLive [2]float64
+	AllNone                      []float64
+	AllIdle                      []float64
+	AllLive                      []float64
+	AllNoneSplit                 []float64
+	AllIdleSplit                 []float64
 	// LivePulls and LiveServed: the pulls the streaming producer answered
 	// while its inserts were timed, and the changes they carried.
 	LivePulls, LiveServed float64
@@ -77,6 +83,8 @@ func (w *WriteRates) finish() {
 		}
 	}
 	w.RatioIdle, w.RatioLive = median(idle), median(live)
+	w.QuartilesIdle = [2]float64{quantile(idle, 0.25), quantile(idle, 0.75)}
+	w.QuartilesLive = [2]float64{quantile(live, 0.25), quantile(live, 0.75)}
 	if len(idleSplit) > 0 {
 		w.IdleSplit, w.RatioIdleSplit = median(w.AllIdleSplit), median(idleSplit)
 	}
@@ -367,6 +375,22 @@ func SetUpAndCreate(ctx context.Context, c *Client) error {
 		return err
 	}
 	return CreateDocTypes(ctx, c, BenchDocTypeDef())
+}
+
+// quantile is the q-quantile of v, interpolated between the two nearest
+// ranks (the usual "type 7" of statistics packages); 0 for no values.
+func quantile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	pos := q * float64(len(s)-1)
+	i := int(pos)
+	if i+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
 }
 
 func median(v []float64) float64 {
