@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"docstream/internal/meta"
+	"docstream/internal/store"
 )
 
 // SetTailBounds makes db's log tail keep at most logs logs and about bytes
@@ -60,4 +61,26 @@ func LogInsertSQL(db *DB) string {
 		return ""
 	}
 	return db.logIns.q
+}
+
+// LogInsertByCAPI reports whether db's last update log went through SQLite's
+// C API (logcapi.go) rather than the driver's statement.
+func LogInsertByCAPI(db *DB) bool {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	return db.logIns != nil && db.logIns.capi != nil && !db.logNoCAPI
+}
+
+// LogInsertByDriver makes db write update logs through the driver's
+// statement, the path taken where logcapi.go does not know the driver.
+func LogInsertByDriver(db *DB) {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	db.logNoCAPI = true
+}
+
+// ExecInTx runs statement q in tx, a transaction of this package.
+func ExecInTx(ctx context.Context, tx store.Tx, q string) error {
+	_, err := tx.(*Tx).exec(ctx, q)
+	return err
 }

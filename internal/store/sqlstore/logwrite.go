@@ -20,12 +20,13 @@ import (
 // boxed, and a map of the row built to be read back column by column. Here,
 // with the Create payload's buffer pooled, the log adds 26 allocations
 // (1.4 KB) to an insert instead of 48 (4.5 KB), and 18-22 CPU µs instead of
-// 26-27 (BenchmarkProducerInsert, GOMAXPROCS 1); 17 since each value is
-// boxed once (TestStore_SQLiteLogAllocations counts this part). It runs on the
-// writer's driver connection, with a statement prepared once, the values
-// bound straight from a store.UpdateLog, and the columns that never vary
-// (owner, modified_by, docstatus, idx, and fields added to the log) written
-// into the SQL text. The row stored is the one insertRow would store.
+// 26-27 (BenchmarkProducerInsert, GOMAXPROCS 1). It runs on the writer's
+// driver connection, with a statement prepared once, the values bound
+// straight from a store.UpdateLog (through SQLite's C API, logcapi.go, where
+// the driver's binding was half of the INSERT's time), and the columns that
+// never vary (owner, modified_by, docstatus, idx, and fields added to the
+// log) written into the SQL text. The row stored is the one insertRow would
+// store.
 //
 // That needs a connection whose life the store knows: on SQLite every write
 // transaction runs on db.wconn, held from Open to Close (writes queue on
@@ -36,26 +37,12 @@ type logInsert struct {
 	table string
 	cols  []string // dt.Columns() it was built for (sameSlice)
 	q     string
-	slots []logSlot // the value of each placeholder, in order
-	st    driver.Stmt
-	// The last update_type and ref_doctype bound, boxed: they repeat from
-	// one log to the next, and boxing a string to bind it allocates.
-	typ, ref lastBox
-}
-
-// lastBox is a value bound last time, and the interface it was bound as.
-type lastBox struct {
-	s string
-	v driver.Value
-}
-
-// text is the value to bind for text s in column col: dbValue's answer,
-// the boxed one of last time when s is the same.
-func (b *lastBox) text(dt *meta.DocType, col, s string) driver.Value {
-	if b.v == nil || b.s != s {
-		b.s, b.v = s, dbValue(dt, col, s)
-	}
-	return b.v
+	slots []logSlot   // the value of each placeholder, in order
+	st    driver.Stmt // the driver's statement (execDriver), prepared on first use
+	// capi: the statement bound through the C API (logcapi.go); capiTried:
+	// it was prepared, or driverHandle did not know the connection.
+	capi      *capiLog
+	capiTried bool
 }
 
 // logSlot names a value of a log row that varies from one log to the next.
@@ -113,12 +100,21 @@ func logRow(l store.UpdateLog, name, creation string, seq int64) doc.Doc {
 		"data": nilIfEmpty(l.Data), "origin": nilIfEmpty(l.Origin), "seq": seq}
 }
 
-// textValue is dbValue(dt, col, s) for a string, without boxing s twice.
-func textValue(dt *meta.DocType, col, s string) driver.Value {
-	if s == "" {
-		return dbValue(dt, col, s)
+// textValue is dbValue(dt, col, s) for a string: text, or NULL for an
+// empty unique field.
+func textValue(dt *meta.DocType, col, s string) logValue {
+	if s == "" && dbValue(dt, col, s) == nil {
+		return logValue{}
 	}
-	return s
+	return logValue{kind: valText, text: s}
+}
+
+// nullIfEmpty is nilIfEmpty as a bound value.
+func nullIfEmpty(s string) logValue {
+	if s == "" {
+		return logValue{}
+	}
+	return logValue{kind: valText, text: s}
 }
 
 func nilIfEmpty(s string) any {
@@ -130,7 +126,7 @@ func nilIfEmpty(s string) any {
 
 // insertLogRaw inserts the log on the writer's driver connection. t is a
 // SQLite write transaction on db.wconn, under writeMu, which guards
-// db.logIns and db.logArgs.
+// db.logIns, db.logVals and db.logArgs.
 func (t *Tx) insertLogRaw(ctx context.Context, dt *meta.DocType, l store.UpdateLog, name, creation string, seq int64) error {
 	db := t.db
 	cols := rowColumns(dt)
@@ -142,60 +138,90 @@ func (t *Tx) insertLogRaw(ctx context.Context, dt *meta.DocType, l store.UpdateL
 		li = newLogInsert(dt, cols)
 		db.logIns = li
 	}
-	args := db.logArgs[:0]
-	created := driver.Value(creation) // boxed once for creation and modified
-	for i, s := range li.slots {
-		var v driver.Value
+	vals := db.logVals[:0]
+	for _, s := range li.slots {
+		var v logValue
 		switch s {
 		case slotName:
-			v = name
+			v = logValue{kind: valText, text: name}
 		case slotCreation:
-			v = created
+			v = logValue{kind: valText, text: creation}
 		case slotSeq:
-			v = seq
+			v = logValue{kind: valInt, n: seq}
 		case slotUpdateType:
-			v = li.typ.text(dt, "update_type", l.UpdateType)
+			v = textValue(dt, "update_type", l.UpdateType)
 		case slotRefDoctype:
-			v = li.ref.text(dt, "ref_doctype", l.RefDoctype)
+			v = textValue(dt, "ref_doctype", l.RefDoctype)
 		case slotDocname:
 			v = textValue(dt, "docname", l.Docname)
 		case slotData:
-			v = nilIfEmpty(l.Data)
+			v = nullIfEmpty(l.Data)
 		case slotOrigin:
-			v = nilIfEmpty(l.Origin)
+			v = nullIfEmpty(l.Origin)
 		}
-		args = append(args, driver.NamedValue{Ordinal: i + 1, Value: v})
+		vals = append(vals, v)
 	}
 	ctx = t.wctx
 	err := db.wconn.Raw(func(dc any) error {
-		if li.st == nil {
-			p, ok := dc.(driver.ConnPrepareContext)
-			if !ok {
-				return errors.New("the SQLite driver cannot prepare with a context")
-			}
-			st, err := p.PrepareContext(ctx, li.q)
+		if !li.capiTried {
+			li.capiTried = true
+			c, err := prepareCAPI(dc, li.q)
 			if err != nil {
 				return err
 			}
-			li.st = st
+			li.capi = c
 		}
-		_, err := li.st.(driver.StmtExecContext).ExecContext(ctx, args)
-		return err
+		if li.capi != nil && li.capi.dc == dc && !db.logNoCAPI {
+			return li.capi.exec(vals)
+		}
+		return li.execDriver(ctx, dc, vals, &db.logArgs)
 	})
-	clear(args) // keep no document text alive until the next log
-	db.logArgs = args
+	clear(vals) // keep no document text alive until the next log
+	db.logVals = vals
 	if err != nil {
 		return fmt.Errorf("insert %s: %w", dt.Name, classify(err))
 	}
 	return nil
 }
 
+// execDriver runs the INSERT through the driver's own statement: where
+// driverHandle does not know the connection (logcapi.go), and in tests.
+func (li *logInsert) execDriver(ctx context.Context, dc any, vals []logValue, buf *[]driver.NamedValue) error {
+	if li.st == nil {
+		p, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return errors.New("the SQLite driver cannot prepare with a context")
+		}
+		st, err := p.PrepareContext(ctx, li.q)
+		if err != nil {
+			return err
+		}
+		li.st = st
+	}
+	args := (*buf)[:0]
+	for i, v := range vals {
+		args = append(args, driver.NamedValue{Ordinal: i + 1, Value: v.driverValue()})
+	}
+	_, err := li.st.(driver.StmtExecContext).ExecContext(ctx, args)
+	clear(args)
+	*buf = args
+	return err
+}
+
 // closeLogInsert closes the prepared log INSERT, under writeMu.
 func (db *DB) closeLogInsert() error {
 	li := db.logIns
 	db.logIns = nil
-	if li == nil || li.st == nil || db.wconn == nil {
+	if li == nil || (li.st == nil && li.capi == nil) || db.wconn == nil {
 		return nil
 	}
-	return db.wconn.Raw(func(any) error { return li.st.Close() })
+	return db.wconn.Raw(func(dc any) error {
+		if li.capi != nil && li.capi.dc == dc {
+			li.capi.close()
+		}
+		if li.st != nil {
+			return li.st.Close()
+		}
+		return nil
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"docstream/internal/doc"
+	"docstream/internal/filter"
 	"docstream/internal/meta"
 	"docstream/internal/sitetest"
 	"docstream/internal/store"
@@ -36,11 +37,34 @@ func TestStore_UpdateLogAsInsertRow(t *testing.T) {
 		{UpdateType: "Delete", RefDoctype: "Note", Docname: "N-1", Origin: "http://other:8000"},
 		{UpdateType: "Update", RefDoctype: "Note", Docname: "", Data: "{}"},
 		{},
+		// Larger than the C API path's first buffer, with an escaped NUL and
+		// multi-byte text.
+		{UpdateType: "Create", RefDoctype: "Note ü", Docname: "N-2", Data: `{"body":"` + strings.Repeat(`ü\u0000x`, 30000) + `"}`},
 	}
 	sitetest.ForEachStore(t, func(t *testing.T, opts sitetest.Options) {
 		t.Parallel()
+		paths := []string{"default"}
+		if opts.Store == sitetest.SQLite {
+			paths = append(paths, "driver")
+		}
+		for _, path := range paths {
+			t.Run(path, func(t *testing.T) {
+				t.Parallel()
+				testLogAsInsertRow(t, opts, path, eul, grown, logs)
+			})
+		}
+	})
+}
+
+// testLogAsInsertRow is TestStore_UpdateLogAsInsertRow on one store and
+// path: "default", or "driver" for the driver's statement on SQLite.
+func testLogAsInsertRow(t *testing.T, opts sitetest.Options, path string, eul, grown *meta.DocType, logs []store.UpdateLog) {
+	{
 		ctx := context.Background()
 		db := sitetest.OpenStore(t, opts.Store)
+		if path == "driver" {
+			sqlstore.LogInsertByDriver(db)
+		}
 		for _, dt := range []struct {
 			name string
 			meta *meta.DocType
@@ -55,6 +79,12 @@ func TestStore_UpdateLogAsInsertRow(t *testing.T) {
 				})
 				if q := sqlstore.LogInsertSQL(db); opts.Store == sitetest.SQLite && !strings.Contains(q, "'Administrator'") {
 					t.Fatalf("SQLite wrote the log without its own statement (%q)", q)
+				}
+				// On the pinned modernc.org/sqlite the C API path is taken
+				// (logcapi.go): if an upgrade moved the driver's fields,
+				// this says so instead of the logs getting slower unseen.
+				if byCAPI := sqlstore.LogInsertByCAPI(db); opts.Store == sitetest.SQLite && byCAPI != (path == "default") {
+					t.Fatalf("log written through the C API: %v, on the %s path", byCAPI, path)
 				}
 				got, err := sqlstore.StoredRow(ctx, db, dt.meta, doc.UpdateLogName(seq))
 				if err != nil {
@@ -73,11 +103,11 @@ func TestStore_UpdateLogAsInsertRow(t *testing.T) {
 					delete(m, "seq")
 				}
 				if !maps.Equal(got, want) {
-					t.Errorf("%s table, log %d %+v stored as\n%v\nInsertRow stores\n%v", dt.name, i, l, got, want)
+					t.Errorf("%s table, log %d stored as\n%.300v\nInsertRow stores\n%.300v", dt.name, i, got, want)
 				}
 			}
 		}
-	})
+	}
 }
 
 // TestStore_SQLiteWritesOutliveTheirContext: a SQLite write transaction
@@ -198,4 +228,53 @@ func benchLogMeta(tb testing.TB) *meta.DocType {
 		{"fieldname": "ref_doctype", "fieldtype": "Link", "options": "DocType"},
 		{"fieldname": "docname", "fieldtype": "Data"}, {"fieldname": "data", "fieldtype": "Code"},
 		{"fieldname": "seq", "fieldtype": "Int"}, {"fieldname": "origin", "fieldtype": "Data"}]}`)
+}
+
+// TestStore_SQLiteLogInsertError: a log the database refuses (here a
+// trigger aborts it) is an error naming SQLite's reason, on the C API path
+// and the driver's, and the transaction goes on: the next log is written and
+// committed, the refused one is not.
+func TestStore_SQLiteLogInsertError(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"default", "driver"} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			eul := benchLogMeta(t)
+			db := sitetest.OpenStore(t, sitetest.SQLite)
+			if path == "driver" {
+				sqlstore.LogInsertByDriver(db)
+			}
+			update(t, db, func(tx store.Tx) error {
+				if err := tx.SyncTable(ctx, nil, eul); err != nil {
+					return err
+				}
+				return sqlstore.ExecInTx(ctx, tx, `CREATE TRIGGER refuse BEFORE INSERT ON "tabEvent Update Log"
+					WHEN NEW.docname = 'bad' BEGIN SELECT RAISE(ABORT, 'no bad logs here'); END`)
+			})
+			var good int64
+			update(t, db, func(tx store.Tx) error {
+				_, err := tx.InsertUpdateLog(ctx, eul, store.UpdateLog{UpdateType: "Create", RefDoctype: "Note", Docname: "bad", Data: "{}"}, time.Now())
+				if err == nil || !strings.Contains(err.Error(), "no bad logs here") {
+					t.Errorf("refused log: %v, want SQLite's reason", err)
+				}
+				good, err = tx.InsertUpdateLog(ctx, eul, store.UpdateLog{UpdateType: "Create", RefDoctype: "Note", Docname: "good", Data: "{}"}, time.Now())
+				return err
+			})
+			if byCAPI := sqlstore.LogInsertByCAPI(db); byCAPI != (path == "default") {
+				t.Errorf("log written through the C API: %v, on the %s path", byCAPI, path)
+			}
+			row, err := sqlstore.StoredRow(ctx, db, eul, doc.UpdateLogName(good))
+			if err != nil || row["docname"] != "string good" {
+				t.Errorf("the log after the refused one: %v, %v", row, err)
+			}
+			view(t, db, func(tx store.Tx) error {
+				n, err := tx.Count(ctx, &filter.Query{DocType: eul})
+				if err == nil && n != 1 {
+					t.Errorf("%d logs stored, want 1", n)
+				}
+				return err
+			})
+		})
+	}
 }

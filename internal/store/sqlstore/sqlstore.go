@@ -41,6 +41,9 @@ type DB struct {
 	inserts sync.Map   // table → *insertText (rows.go)
 	logIns  *logInsert // SQLite: the update log's INSERT, under writeMu
 	logArgs []driver.NamedValue
+	logVals []logValue
+	// logNoCAPI: write logs through the driver's statement (tests).
+	logNoCAPI bool
 }
 
 var _ store.Store = (*DB)(nil)
