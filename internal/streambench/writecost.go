@@ -393,17 +393,9 @@ func quantile(v []float64, q float64) float64 {
 	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
+// median is the middle value of v (the mean of the two middle ones for an
+// even count); 0 for no values.
+func median(v []float64) float64 { return quantile(v, 0.5) }
 
 // ProducerForWrites opens a producer with the benchmark DocType and, unless
 // consumer is "", an approved consumer that keeps streaming ("streaming") or

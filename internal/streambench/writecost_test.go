@@ -19,6 +19,7 @@ func TestQuantile(t *testing.T) {
 		{"lower quartile of five", []float64{5, 1, 4, 2, 3}, 0.25, 2},
 		{"upper quartile of four", []float64{1, 2, 3, 4}, 0.75, 3.25},
 		{"the largest", []float64{1, 2, 3, 4}, 1, 4},
+		{"median of four: the middle two's mean", []float64{4, 1, 3, 2}, 0.5, 2.5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := quantile(tc.v, tc.q); math.Abs(got-tc.want) > 1e-12 {

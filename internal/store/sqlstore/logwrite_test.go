@@ -155,7 +155,8 @@ func TestStore_SQLiteWritesOutliveTheirContext(t *testing.T) {
 }
 
 // TestStore_SQLiteLogAllocations: writing an update log on SQLite, inside a
-// write transaction, allocates no more than its name and creation strings.
+// write transaction, allocates no more than its name and creation strings
+// (the clock's numbers escaping to the heap once made it 3).
 // Each allocation is paid on every logged write: through the driver's
 // statement, boxing the values and the driver's own buffers cost 10 more
 // (logcapi.go), and binding creation twice and boxing each text value twice
@@ -181,7 +182,7 @@ func TestStore_SQLiteLogAllocations(t *testing.T) {
 	insert() // prepares the statement
 	got := testing.AllocsPerRun(200, insert)
 	t.Logf("%.1f allocations a log", got)
-	const most = 3
+	const most = 2
 	if got > most {
 		t.Errorf("a log cost %.1f allocations, want at most %d", got, most)
 	}
